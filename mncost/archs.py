@@ -1,0 +1,229 @@
+"""Architectures as data: the papers' tables, a width rounding rule, one builder.
+
+V1 keeps [V1] Table 1 as (c, s) rows and V2 keeps [V2] Table 2 as (t, c, n, s)
+rows, the way torchvision keeps inverted_residual_setting. A new architecture
+is a new Spec, not a new builder.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Callable, Union
+
+from .errors import MncostError
+from .layers import Layer, Network, Size, conv_output_size
+
+
+def floor_width(c: int, alpha: float) -> int:
+    """[V1] reference rounding: max(int(c * alpha), 8)."""
+    return max(int(c * alpha), 8)
+
+
+def divisible_width(c: int, alpha: float, divisor: int = 8) -> int:
+    """[V2] reference rounding: nearest multiple of 8, at least 8, never 10% below c * alpha."""
+    v = c * alpha
+    rounded = max(divisor, int(v + divisor / 2) // divisor * divisor)
+    return rounded + divisor if rounded < 0.9 * v else rounded
+
+
+ROUNDING: dict[str, Callable[[int, float], int]] = {"floor": floor_width, "divisible": divisible_width}
+
+
+class _Stack:
+    """Appends layers, tracking the current channels and feature map size."""
+
+    def __init__(self, resolution: Size, activation: str) -> None:
+        self.channels, self.size, self.activation = 3, resolution, activation
+        self.layers: list[Layer] = []
+
+    def conv(self, name: str, out: int, kernel: int, stride: int = 1, groups: int = 1,
+             activation: str | None = "default", shortcut: str | None = None) -> None:
+        padding = kernel // 2
+        out_size = conv_output_size(self.size, kernel, stride, padding)
+        act = self.activation if activation == "default" else activation
+        self.layers.append(Layer(name, "conv2d", self.channels, out, self.size, out_size, kernel,
+                                 stride, padding, groups, norm=True, activation=act, shortcut=shortcut))
+        self.channels, self.size = out, out_size
+
+    def pool_and_classifier(self, num_classes: int) -> None:
+        self.layers.append(Layer("pool", "avgpool", self.channels, self.channels, self.size, (1, 1)))
+        self.layers.append(Layer("fc", "linear", self.channels, num_classes, (1, 1), (1, 1), bias=True))
+
+
+@dataclass(frozen=True)
+class Separable:
+    """[V1] depthwise separable rows: dw 3x3 stride s, then pw 1x1 to c; n times."""
+
+    c: int
+    s: int
+    n: int = 1
+
+    def add(self, stack: _Stack, name: str, out: int, stride: int) -> None:
+        stack.conv(f"{name}.dw", stack.channels, 3, stride, groups=stack.channels)
+        stack.conv(f"{name}.pw", out, 1)
+
+
+@dataclass(frozen=True)
+class FullConv:
+    """A standard 3x3 conv row, as in [V1] Table 4's Conv MobileNet."""
+
+    c: int
+    s: int
+    n: int = 1
+
+    def add(self, stack: _Stack, name: str, out: int, stride: int) -> None:
+        stack.conv(f"{name}.conv", out, 3, stride)
+
+
+@dataclass(frozen=True)
+class Bottleneck:
+    """[V2] bottleneck rows (t, c, n, s): expand 1x1, depthwise 3x3, linear project 1x1."""
+
+    t: int
+    c: int
+    n: int
+    s: int
+
+    def add(self, stack: _Stack, name: str, out: int, stride: int) -> None:
+        first, hidden = f"{name}.dw", stack.channels * self.t
+        residual = stride == 1 and stack.channels == out
+        if self.t != 1:  # [V2]: with t = 1 there is no expand conv
+            first = f"{name}.expand"
+            stack.conv(first, hidden, 1)
+        stack.conv(f"{name}.dw", hidden, 3, stride, groups=hidden)
+        stack.conv(f"{name}.project", out, 1, activation=None, shortcut=first if residual else None)
+
+
+Row = Union[Separable, FullConv, Bottleneck]
+
+
+@dataclass(frozen=True)
+class Spec:
+    """An architecture in the papers' table form."""
+
+    name: str
+    stem: int  # channels of the first 3x3 stride-2 conv
+    rows: tuple[Row, ...]
+    head: int | None = None  # channels of a final 1x1 conv ([V2]: 1280)
+    thin_head: bool = True  # False: the head keeps its width for alpha < 1 ([V2])
+    rounding: str = "floor"
+    activation: str = "relu"
+    dropout: float = 0.0
+    notes: tuple[str, ...] = ()
+
+
+# [V1] Table 1 as (out channels, stride of the depthwise conv).
+V1 = Spec(
+    name="v1",
+    stem=32,
+    rows=(Separable(64, 1), Separable(128, 2), Separable(128, 1), Separable(256, 2),
+          Separable(256, 1), Separable(512, 2), Separable(512, 1, n=5),
+          Separable(1024, 2),
+          # Printed as "Conv dw / s2" with a 7x7 output: a misprint, stride 1 as in the reference.
+          Separable(1024, 1)),
+    notes=("[V1] Table 1 prints the last depthwise conv as s2; its output is 7x7, so it is s1 "
+           "(as in the reference implementation).",),
+)
+
+# [V2] Table 2: expansion t, output channels c, repeats n, stride s of the first block.
+V2 = Spec(
+    name="v2",
+    stem=32,
+    rows=(Bottleneck(1, 16, 1, 1), Bottleneck(6, 24, 2, 2), Bottleneck(6, 32, 3, 2),
+          Bottleneck(6, 64, 4, 2), Bottleneck(6, 96, 3, 1), Bottleneck(6, 160, 3, 2),
+          Bottleneck(6, 320, 1, 1)),
+    head=1280,
+    thin_head=False,
+    rounding="divisible",
+    activation="relu6",
+    dropout=0.2,
+)
+
+# [V1] Table 4: Conv MobileNet, every separable block a full 3x3 conv of the same width and stride.
+V1_FULLCONV = replace(V1, name="v1-fullconv", rows=tuple(FullConv(r.c, r.s, r.n) for r in V1.rows))
+
+# [V1] Table 5: Shallow MobileNet, the five 14x14x512 separable blocks removed.
+V1_SHALLOW = replace(V1, name="v1-shallow", rows=tuple(r for r in V1.rows if r != Separable(512, 1, n=5)))
+
+SPECS: dict[str, Spec] = {spec.name: spec for spec in (V1, V2, V1_FULLCONV, V1_SHALLOW)}
+
+
+def build(spec: Spec, alpha: float, resolution: Size, num_classes: int) -> Network:
+    """Lay out the spec's layers at this width multiplier, resolution and class count."""
+    width = ROUNDING[spec.rounding]
+    stack = _Stack(resolution, spec.activation)
+    stack.conv("conv1", width(spec.stem, alpha), 3, 2)
+    index = 0
+    for row in spec.rows:
+        for repeat in range(row.n):
+            index += 1
+            row.add(stack, f"block{index}", width(row.c, alpha), row.s if repeat == 0 else 1)
+    if spec.head is not None:
+        stack.conv("conv2", width(spec.head, alpha if spec.thin_head else max(alpha, 1.0)), 1)
+    stack.pool_and_classifier(num_classes)
+    return Network(spec.name, alpha, resolution, num_classes, tuple(stack.layers), spec.dropout, spec.notes)
+
+
+def parse_alpha(alpha: float | str) -> float:
+    """A finite width multiplier > 0, or a MncostError."""
+    try:
+        value = float(alpha)
+    except (TypeError, ValueError):
+        raise MncostError(f"alpha {alpha!r} is not a number; use a finite number > 0 (e.g. 0.75)") from None
+    if not math.isfinite(value) or value <= 0:
+        raise MncostError(f"alpha {alpha} is invalid; use a finite number > 0 (e.g. 0.75)")
+    return value
+
+
+def parse_resolution(res: int | str | tuple[int, int]) -> Size:
+    """N, 'N', 'HxW' or (H, W) with positive integers, as (H, W), or a MncostError."""
+    message = f"resolution {res!r} is invalid; use a positive integer N or HxW (e.g. 224 or 192x256)"
+    if isinstance(res, bool):
+        raise MncostError(message)
+    if isinstance(res, int):
+        parts: list = [res, res]
+    elif isinstance(res, str):
+        text = res.strip().lower()
+        parts = text.split("x") if "x" in text else [text, text]
+    elif isinstance(res, (tuple, list)):
+        parts = list(res)
+    else:
+        raise MncostError(message)
+    if len(parts) != 2:
+        raise MncostError(message)
+    try:
+        sides = [s if isinstance(s, int) and not isinstance(s, bool) else int(str(s).strip(), 10)
+                 for s in parts]
+    except ValueError:
+        raise MncostError(message) from None
+    if any(side < 1 for side in sides):
+        raise MncostError(message)
+    return sides[0], sides[1]
+
+
+def parse_classes(classes: int | str) -> int:
+    """A class count >= 1, or a MncostError."""
+    try:
+        value = int(classes)
+        if isinstance(classes, float) and classes != value:
+            raise ValueError
+    except (TypeError, ValueError):
+        raise MncostError(f"classes {classes!r} is invalid; use an integer >= 1 (e.g. 1000)") from None
+    if value < 1:
+        raise MncostError(f"classes {classes!r} is invalid; use an integer >= 1 (e.g. 1000)")
+    return value
+
+
+def get_spec(arch: str) -> Spec:
+    """The built-in spec of this name, or a MncostError listing the valid ones."""
+    if arch in SPECS:
+        return SPECS[arch]
+    raise MncostError(f"unknown arch {arch!r}; use one of: {', '.join(SPECS)}")
+
+
+def network(arch: str | Spec = "v1", alpha: float = 1.0, res: int | str | Size = 224,
+            classes: int = 1000) -> Network:
+    """The Network for an arch name (or Spec) at width multiplier alpha, resolution and classes."""
+    spec = arch if isinstance(arch, Spec) else get_spec(arch)
+    return build(spec, parse_alpha(alpha), parse_resolution(res), parse_classes(classes))

@@ -1,0 +1,85 @@
+"""Per-layer costs: a registry from op kind to one small pure function.
+
+In the spirit of fvcore's jit handles. Params keep their terms apart (weights,
+bias, BatchNorm affine) because every convention adds up a different subset.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Callable
+
+from . import formulas
+from .layers import Layer, Network
+
+
+@dataclass(frozen=True)
+class LayerCost:
+    """The cost terms of one layer, exact integers."""
+
+    macs: int = 0  # conv and FC multiply-adds, the papers' mult-adds
+    weights: int = 0
+    bias: int = 0
+    bn_params: int = 0  # BatchNorm affine weight and bias (2 per channel)
+    activations: int = 0  # output elements
+
+    @property
+    def params(self) -> int:
+        """Every trainable parameter of the equivalent PyTorch module."""
+        return self.weights + self.bias + self.bn_params
+
+    def __add__(self, other: LayerCost) -> LayerCost:
+        return LayerCost(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
+
+
+def _area(layer: Layer) -> int:
+    return layer.output_size[0] * layer.output_size[1]
+
+
+def _common(layer: Layer) -> dict[str, int]:
+    return {
+        "bias": layer.out_channels if layer.bias else 0,
+        "bn_params": 2 * layer.out_channels if layer.norm else 0,
+        "activations": layer.out_channels * _area(layer),
+    }
+
+
+def conv_cost(layer: Layer) -> LayerCost:
+    """Any 2-d convolution, grouped or not: D_K*D_K*(M/g)*N*D_F*D_F mult-adds."""
+    k, m, n, g = layer.kernel, layer.in_channels, layer.out_channels, layer.groups
+    return LayerCost(macs=formulas.grouped_conv_macs(k, m, n, layer.output_size, g),
+                     weights=formulas.grouped_conv_params(k, m, n, g), **_common(layer))
+
+
+def linear_cost(layer: Layer) -> LayerCost:
+    """A fully connected layer: in*out mult-adds and weights."""
+    m, n = layer.in_channels, layer.out_channels
+    return LayerCost(macs=formulas.linear_macs(m, n), weights=formulas.linear_params(m, n, bias=False),
+                     **_common(layer))
+
+
+def pool_cost(layer: Layer) -> LayerCost:
+    """Global average pooling: no mult-adds in the papers' count, no params."""
+    return LayerCost(activations=layer.out_channels * _area(layer))
+
+
+COST_FUNCTIONS: dict[str, Callable[[Layer], LayerCost]] = {
+    "conv2d": conv_cost,
+    "linear": linear_cost,
+    "avgpool": pool_cost,
+}
+
+
+def layer_cost(layer: Layer) -> LayerCost:
+    """The cost of one layer, through the registry."""
+    return COST_FUNCTIONS[layer.op](layer)
+
+
+def network_costs(net: Network) -> list[tuple[Layer, LayerCost]]:
+    """Each layer with its cost, in order."""
+    return [(layer, layer_cost(layer)) for layer in net.layers]
+
+
+def total_cost(net: Network) -> LayerCost:
+    """The sum over all layers."""
+    return sum((cost for _, cost in network_costs(net)), LayerCost())
