@@ -205,10 +205,10 @@ def parse_resolution(res: int | str | tuple[int, int]) -> Size:
 def parse_classes(classes: int | str) -> int:
     """A class count >= 1, or a MncostError."""
     try:
-        value = int(classes)
-        if isinstance(classes, float) and classes != value:
+        value = int(classes.strip(), 10) if isinstance(classes, str) else int(classes)
+        if isinstance(classes, bool) or (isinstance(classes, float) and classes != value):
             raise ValueError
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise MncostError(f"classes {classes!r} is invalid; use an integer >= 1 (e.g. 1000)") from None
     if value < 1:
         raise MncostError(f"classes {classes!r} is invalid; use an integer >= 1 (e.g. 1000)")
