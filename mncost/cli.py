@@ -58,7 +58,8 @@ def crosscheck(
         from rich.console import Console
         from rich.progress import Progress
 
-        with Progress(console=Console(stderr=True), transient=True) as bar:
+        console = Console(stderr=True)
+        with Progress(console=console, transient=True, disable=not console.is_terminal) as bar:
             task = bar.add_task("cross-checking", total=len(nets))
             results = run(nets, lambda net: bar.advance(task))
     else:
