@@ -26,8 +26,9 @@ def _conv_signatures(model: nn.Module) -> list[tuple]:
 
 
 def _layer_signatures(net) -> list[tuple]:
-    return [(l.in_channels, l.out_channels, l.kernel, l.stride, l.padding, l.groups, l.bias)
-            for l in net.layers if l.op == "conv2d"]
+    return [(layer.in_channels, layer.out_channels, layer.kernel, layer.stride, layer.padding, layer.groups,
+             layer.bias)
+            for layer in net.layers if layer.op == "conv2d"]
 
 
 def _assert_totals_equal(model, arch, alpha, res):
