@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -39,6 +39,37 @@ def table(arch: Arch = "v1", alpha: Alpha = "1.0", res: Res = "224", classes: Cl
 
 
 # --- crosscheck (torch subpackage) ---
+
+
+@app.command()
+def crosscheck(
+    arch: Annotated[Optional[str], typer.Option(help="Architectures, comma-separated (v1,v2).")] = None,
+    alpha: Annotated[Optional[str], typer.Option(metavar="A[,A...]", help="Width multipliers, comma-separated.")] = None,
+    res: Annotated[Optional[str], typer.Option(metavar="R[,R...]", help="Resolutions (N or HxW), comma-separated.")] = None,
+    classes: Annotated[Optional[str], typer.Option(metavar="K", help="Classes (default 1000; 1001 with --grid).")] = None,
+    grid: Annotated[Optional[str], typer.Option(help="'paper': the 16 V1 and 22 V2 reference checkpoints.")] = None,
+    fmt: Fmt = Format.rich,
+) -> None:
+    """Every layer against fvcore on the real nn.Module; exit 1 naming the layers that disagree."""
+    from .crosscheck import configs, run, tables, to_payload
+
+    nets = configs(arch, alpha, res, classes, grid)
+    if len(nets) > 1:
+        from rich.console import Console
+        from rich.progress import Progress
+
+        console = Console(stderr=True)
+        with Progress(console=console, transient=True, disable=not console.is_terminal) as bar:
+            task = bar.add_task("cross-checking", total=len(nets))
+            results = run(nets, lambda net: bar.advance(task))
+    else:
+        results = run(nets)
+    emit(fmt, tables(results), to_payload(results))
+    failures = [line for result in results for line in result.failures()]
+    for line in failures:
+        typer.echo(f"mncost: crosscheck mismatch: {line}", err=True)
+    if failures:
+        raise typer.Exit(1)
 
 
 # --- paper, scaling, report ---
