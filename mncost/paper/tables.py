@@ -180,10 +180,13 @@ def v1_slim() -> PaperTable:
                                               "rounding boundary; [V1] Table 6 prints 149"}
     why["mobilenet_v1_0.25_192"] = {"macs_m": "unexplained, likely a misprint: the other 0.25 rows follow "
                                               "the resolution squared (41 M x (192/224)^2 = 30 M)"}
+    full = _totals("v1", classes=data.SLIM_CLASSES)
     return _table("v1-slim", data.V1_CHECKPOINTS_SOURCE, _slim_rows(data.V1_CHECKPOINTS, why),
                   "Computed with 1001 classes (slim keeps a background class). Params = every slim variable: "
                   "weights + FC bias + 3 per BatchNorm channel (beta, moving mean, moving variance; "
-                  "slim's BatchNorm has no gamma). All four widths' params match this way.")
+                  "slim's BatchNorm has no gamma). All four widths' params match this way; PyTorch's 2 per "
+                  f"channel would give {full.params / 1e6:.2f} M for 1.0 instead of 4.24.",
+                  "Mult-adds rounded to whole millions.")
 
 
 def v2_slim() -> PaperTable:
