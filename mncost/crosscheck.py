@@ -16,16 +16,13 @@ from .archs import network, parse_alpha, parse_classes, parse_resolution
 from .costs import network_costs
 from .errors import MncostError
 from .layers import Network, Size
+from .paper.data import SLIM_CLASSES, V1_CHECKPOINTS, V2_CHECKPOINTS
 from .render import Column, Table
 
-# The reference checkpoints ([SLIM] tables in /work/shared/paper-facts.md), trained with
-# 1001 classes (background + 1000). One (arch, alpha, resolution) per checkpoint.
-PAPER_CLASSES = 1001
-PAPER_GRID: tuple[tuple[str, float, int], ...] = (
-    *(("v1", a, r) for a in (1.0, 0.75, 0.5, 0.25) for r in (224, 192, 160, 128)),
-    ("v2", 1.4, 224), ("v2", 1.3, 224),
-    *(("v2", a, r) for a in (1.0, 0.75, 0.5, 0.35) for r in (224, 192, 160, 128, 96)),
-)
+# The reference checkpoints (one source of truth: mncost.paper.data), trained with 1001 classes.
+PAPER_CLASSES = SLIM_CLASSES
+PAPER_GRID: tuple[tuple[str, float, int], ...] = tuple(
+    (c.arch, c.alpha, c.resolution) for c in V1_CHECKPOINTS + V2_CHECKPOINTS)
 GRIDS = {"paper": PAPER_GRID}
 
 

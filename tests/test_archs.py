@@ -11,24 +11,24 @@ from hypothesis import strategies as st
 from mncost import MncostError, network, total_cost
 from mncost.analysis import analyze
 from mncost.archs import divisible_width, floor_width, parse_resolution
-
-# Published figures, transcribed from the papers (paper-facts.md); test expectations only.
-V1_TABLE6 = [(1.0, 569, 4.2), (0.75, 325, 2.6), (0.5, 149, 1.3), (0.25, 41, 0.5)]  # alpha, M mult-adds, M params
-V1_TABLE7 = [(224, 569), (192, 418), (160, 290), (128, 186)]  # resolution, M mult-adds (alpha 1.0)
-V2_SLIM = [  # alpha, resolution, M MACs (1001 classes), M params without BatchNorm
-    (1.4, 224, 582, 6.06), (1.3, 224, 509, 5.34),
-    (1.0, 224, 300, 3.47), (1.0, 192, 221, 3.47), (1.0, 160, 154, 3.47), (1.0, 128, 99, 3.47), (1.0, 96, 56, 3.47),
-    (0.75, 224, 209, 2.61), (0.75, 192, 153, 2.61), (0.75, 160, 107, 2.61), (0.75, 128, 69, 2.61), (0.75, 96, 39, 2.61),
-    (0.5, 224, 97, 1.95), (0.5, 192, 71, 1.95), (0.5, 160, 50, 1.95), (0.5, 128, 32, 1.95), (0.5, 96, 18, 1.95),
-    (0.35, 224, 59, 1.66), (0.35, 192, 43, 1.66), (0.35, 160, 30, 1.66), (0.35, 128, 20, 1.66), (0.35, 96, 11, 1.66),
-]
+from mncost.paper.data import V1_TABLE6, V1_TABLE7, V2_CHECKPOINTS, Source
 
 
-def printed_as(published: float, exact: int, decimals: int) -> bool:
-    """The paper prints a value rounded or truncated to its precision; either counts."""
-    value = exact / 1e6
-    scale = 10 ** decimals
-    return published in (round(value, decimals), math.floor(value * scale) / scale)
+
+def published_rows(source: Source) -> list[tuple[float, int, str, str]]:
+    """(alpha, resolution, million mult-adds, million params) of "1.0 MobileNet-224"-style rows."""
+    rows = []
+    for label, printed in source.rows:
+        alpha, res = label.split(" MobileNet-")
+        rows.append((float(alpha), int(res), printed["macs_m"], printed["params_m"]))
+    return rows
+
+
+def printed_as(printed: str, exact: int) -> bool:
+    """The paper prints millions rounded or truncated to the printed digits; either counts."""
+    decimals = len(printed.partition(".")[2])
+    value, scale = exact / 1e6, 10 ** decimals
+    return float(printed) in (round(value, decimals), math.floor(value * scale) / scale)
 
 
 def test_v1_totals():
@@ -41,25 +41,20 @@ def test_v2_totals():
     assert (t.macs, t.params) == (300_774_272, 3_504_872)
 
 
-@pytest.mark.parametrize("alpha,macs_m,params_m", V1_TABLE6)
-def test_v1_table6(alpha, macs_m, params_m):
-    t = total_cost(network("v1", alpha, 224))
-    assert printed_as(macs_m, t.macs, 0)
-    assert printed_as(params_m, t.weights, 1)
+@pytest.mark.parametrize("alpha,res,macs_m,params_m", published_rows(V1_TABLE6) + published_rows(V1_TABLE7))
+def test_v1_tables_6_and_7(alpha, res, macs_m, params_m):
+    t = total_cost(network("v1", alpha, res))
+    assert printed_as(macs_m, t.macs)
+    assert printed_as(params_m, t.weights)
 
 
-@pytest.mark.parametrize("res,macs_m", V1_TABLE7)
-def test_v1_table7(res, macs_m):
-    t = total_cost(network("v1", 1.0, res))
-    assert printed_as(macs_m, t.macs, 0)
-    assert printed_as(4.2, t.weights, 1)
-
-
-@pytest.mark.parametrize("alpha,res,macs_m,params_m", V2_SLIM)
-def test_v2_reference_checkpoints(alpha, res, macs_m, params_m):
-    t = total_cost(network("v2", alpha, res, classes=1001))
-    assert t.macs // 10**6 == macs_m
-    assert round((t.weights + t.bias) / 1e6, 2) == params_m
+@pytest.mark.parametrize("checkpoint", V2_CHECKPOINTS, ids=lambda c: c.name)
+def test_v2_reference_checkpoints(checkpoint):
+    """Mult-adds with 1001 classes floored to whole millions, params without BatchNorm to 0.01 M."""
+    t = total_cost(network("v2", checkpoint.alpha, checkpoint.resolution, classes=1001))
+    assert len(V2_CHECKPOINTS) == 22
+    assert t.macs // 10**6 == int(checkpoint.macs_m)
+    assert round((t.weights + t.bias) / 1e6, 2) == float(checkpoint.params_m)
 
 
 def test_v1_layout_follows_table1():

@@ -5,15 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
-pytest.importorskip("torch")
-pytest.importorskip("fvcore")
-
-from hypothesis import given, settings, strategies as st  # noqa: E402
-
-from mncost import cli, formulas  # noqa: E402
-from mncost.archs import network  # noqa: E402
-from mncost.crosscheck import PAPER_GRID, check  # noqa: E402
+from mncost import cli, formulas
+from mncost.archs import network
+from mncost.crosscheck import PAPER_GRID, check
 
 sides = st.integers(32, 320)
 resolutions = st.one_of(sides, st.tuples(sides, sides))  # about half non-square

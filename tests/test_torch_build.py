@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-torch = pytest.importorskip("torch")
-fvcore_nn = pytest.importorskip("fvcore.nn")
+import fvcore.nn as fvcore_nn
+import torch
 
-from mncost.archs import network  # noqa: E402
-from mncost.costs import network_costs  # noqa: E402
-from mncost.torch.build import build_module, input_tensor  # noqa: E402
+from mncost.archs import network
+from mncost.costs import network_costs
+from mncost.torch.build import build_module, input_tensor
 
 
 def _fvcore(net):
