@@ -8,7 +8,6 @@ tool prints. A tool that is not installed is skipped with the reason.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import io
 import warnings
 from dataclasses import dataclass
@@ -121,8 +120,8 @@ def measure(net: Network, names: list[str] | None = None) -> dict[str, Measureme
     for name, (module_name, count) in MEASURES.items():
         if names is not None and name not in names:
             continue
-        if importlib.util.find_spec(module_name) is None:
-            results[name] = Measurement(None, None, f"skipped: {module_name} is not installed")
-        else:
+        try:
             results[name] = count(net)
+        except ImportError as error:  # not installed, or it cannot import here (thop needs distutils)
+            results[name] = Measurement(None, None, f"skipped: {module_name} cannot be imported ({error})")
     return results
