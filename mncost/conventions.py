@@ -105,10 +105,10 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
 PAPER = CONVENTIONS["paper"]
 
 
-def explain(conv: Convention, conv_net: Network, base_scales: dict[str, int] | None,
-            base_net: Network, scales: dict[str, int] | None) -> dict[str, int]:
-    """The nonzero terms of scales(conv_net) - base_scales(base_net), a scale change per term
-    plus one "classes" term when the conventions count different class counts."""
+def explain(scales: dict[str, int] | None, net: Network, base_scales: dict[str, int] | None,
+            base_net: Network) -> dict[str, int]:
+    """The nonzero terms of scales(net) - base_scales(base_net): the scale change of each term
+    on the base network, plus one "classes" term when the two networks' class counts differ."""
     if scales is None or base_scales is None:
         return {}
     terms: dict[str, int] = {}
@@ -116,7 +116,7 @@ def explain(conv: Convention, conv_net: Network, base_scales: dict[str, int] | N
         scale, base = scales.get(name, 0), base_scales.get(name, 0)
         base_count = term_total(name, base_net)
         terms[name] = terms.get(name, 0) + (scale - base) * base_count
-        terms["classes"] = terms.get("classes", 0) + scale * (term_total(name, conv_net) - base_count)
+        terms["classes"] = terms.get("classes", 0) + scale * (term_total(name, net) - base_count)
     return {name: value for name, value in terms.items() if value}
 
 
@@ -152,8 +152,8 @@ def entry(conv: Convention, spec: Spec, net: Network) -> Entry:
         own = network(spec, net.alpha, net.resolution, conv.classes)
     total, params = conv.total(own), conv.param_count(own)
     base_total, base_params = PAPER.total(net), PAPER.param_count(net)
-    terms = explain(conv, own, PAPER.ops, net, conv.ops)
-    params_terms = explain(conv, own, PAPER.params, net, conv.params)
+    terms = explain(conv.ops, own, PAPER.ops, net)
+    params_terms = explain(conv.params, own, PAPER.params, net)
     delta = total - base_total
     params_delta = None if params is None else params - base_params
     # The ledger's promise: the terms add up to the delta, exactly.
@@ -162,11 +162,10 @@ def entry(conv: Convention, spec: Spec, net: Network) -> Entry:
     return Entry(conv, own, total, params, delta, terms, params_delta, params_terms)
 
 
-def term_label(name: str, entry: Entry, base: Network) -> str:
+def term_label(name: str, scales: dict[str, int], net: Network, base: Network) -> str:
     """A term as the ledger names it: its label, with the convention's scale when it is not 1."""
     if name == "classes":
-        return f"classes {base.num_classes}->{entry.network.num_classes}"
-    scales = {**(entry.convention.params or {}), **entry.convention.ops}
+        return f"classes {base.num_classes}->{net.num_classes}"
     scale = scales.get(name, 0)
     suffix = f" (x{scale})" if scale not in (0, 1) else ""
     return TERMS[name].label + suffix
@@ -198,9 +197,10 @@ class Ledger:
     entries: tuple[Entry, ...]
     measured: bool = False
 
-    def describe(self, terms: dict[str, int], e: Entry) -> str:
-        """The terms of a delta as text: '+10.09 M BatchNorm (x2), +0.05 M avgpool'."""
-        return ", ".join(f"{_signed(v)} {term_label(k, e, self.network)}" for k, v in terms.items())
+    def describe(self, terms: dict[str, int], scales: dict[str, int] | None, e: Entry) -> str:
+        """The terms of a delta as text: '+10.09 M BatchNorm (x2), +50.18 K avgpool'."""
+        return ", ".join(f"{_signed(v)} {term_label(k, scales or {}, e.network, self.network)}"
+                         for k, v in terms.items())
 
     def with_measurements(self, results: dict[str, Any]) -> Ledger:
         """The ledger with each tool's measurement (a mapping name -> Measurement) beside its prediction."""
@@ -240,8 +240,8 @@ class Ledger:
             "name": e.convention.name,
             "tool": e.convention.tool + (f" {e.convention.version}" if e.convention.version else ""),
             "unit": e.convention.unit, "total": e.total, "params": e.params,
-            "delta": e.delta, "terms": self.describe(e.terms, e) or "-",
-            "params_terms": self.describe(e.params_terms, e) or ("-" if e.params is not None else "no params"),
+            "delta": e.delta, "terms": self.describe(e.terms, e.convention.ops, e) or "-",
+            "params_terms": self.describe(e.params_terms, e.convention.params, e) or ("-" if e.params is not None else "no params"),
             "measured": e.measured, "measured_params": e.measured_params,
             "match": {True: "exact", False: "MISMATCH", None: ""}[e.matches] + (
                 f" ({e.note})" if e.note else ""),
