@@ -124,6 +124,31 @@ def report(out: Annotated[str, typer.Option(metavar="DIR", help="Folder to write
 # --- compare (conventions) ---
 
 
+@app.command()
+def compare(arch: Arch = "v1", alpha: Alpha = "1.0", res: Res = "224", classes: Classes = "1000",
+            measure: Annotated[bool, typer.Option(
+                "--measure", help="Also run the installed counters on the real module (needs torch); "
+                                  "exit 1 on any mismatch.")] = False,
+            fmt: Fmt = Format.rich) -> None:
+    """What each counter (paper, slim, fvcore, ptflops, thop, torchinfo, ...) prints, and why they differ."""
+    from .conventions import compare as ledger_of
+
+    ledger = ledger_of(arch, alpha, res, classes)
+    if measure:
+        try:
+            from .torch.measure import measure as run_counters
+        except ImportError as error:
+            raise MncostError(f"--measure needs torch ({error}); install mncost[torch] or drop --measure") from None
+        ledger = ledger.with_measurements(run_counters(ledger.network))
+    emit(fmt, [ledger.to_table()], ledger.to_dict())
+    bad = ledger.mismatches()
+    if bad:
+        typer.echo("mncost: measured != predicted for " + ", ".join(
+            f"{e.convention.name} ({e.measured} vs {e.total}, params {e.measured_params} vs {e.params})"
+            for e in bad), err=True)
+        raise typer.Exit(1)
+
+
 # --- audit ---
 
 

@@ -1,0 +1,127 @@
+"""Run the popular counters on the real module of a Network: one small function per tool.
+
+Each function builds a fresh module (the tools attach hooks, buffers and patches
+to it), runs its tool at batch 1 and returns the integer total and params the
+tool prints. A tool that is not installed is skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import warnings
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+
+from ..layers import Network
+from .build import build_module, input_tensor
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """What a tool printed: its ops total and params (None when it prints none), or why it was skipped."""
+
+    total: int | None
+    params: int | None
+    note: str = ""
+
+
+def _quiet() -> contextlib.ExitStack:
+    """Silence the tools' warnings and prints while they count."""
+    stack = contextlib.ExitStack()
+    stack.enter_context(warnings.catch_warnings())
+    warnings.simplefilter("ignore")
+    stack.enter_context(contextlib.redirect_stdout(io.StringIO()))
+    stack.enter_context(torch.no_grad())
+    return stack
+
+
+def pytorch_params(net: Network) -> Measurement:
+    """sum(p.numel()) over the trainable parameters; PyTorch prints no ops total."""
+    module = build_module(net)
+    return Measurement(None, sum(p.numel() for p in module.parameters() if p.requires_grad))
+
+
+def fvcore_count(net: Network) -> Measurement:
+    """fvcore FlopCountAnalysis(...).total() and parameter_count(...)['']."""
+    from fvcore.nn import FlopCountAnalysis, parameter_count
+
+    module = build_module(net)
+    with _quiet():
+        analysis = FlopCountAnalysis(module, input_tensor(net))
+        analysis.unsupported_ops_warnings(False)
+        analysis.uncalled_modules_warnings(False)
+        total = analysis.total()
+    return Measurement(int(total), parameter_count(module)[""])
+
+
+def ptflops_count(net: Network) -> Measurement:
+    """ptflops get_model_complexity_info with its default backend, as raw numbers."""
+    from ptflops import get_model_complexity_info
+
+    module = build_module(net)
+    with _quiet():
+        macs, params = get_model_complexity_info(module, (net.layers[0].in_channels, *net.resolution),
+                                                 as_strings=False, print_per_layer_stat=False,
+                                                 verbose=False)
+    if macs is None:
+        raise RuntimeError("ptflops failed on the module")
+    return Measurement(int(macs), int(params))
+
+
+def thop_count(net: Network) -> Measurement:
+    """thop profile; it returns floats, exact integers at these sizes."""
+    from thop import profile
+
+    module = build_module(net)
+    with _quiet():
+        macs, params = profile(module, (input_tensor(net),), verbose=False)
+    if macs != int(macs) or params != int(params):
+        raise RuntimeError(f"thop returned fractional counts {macs}, {params}")
+    return Measurement(int(macs), int(params))
+
+
+def torchinfo_count(net: Network) -> Measurement:
+    """torchinfo summary: 'Total mult-adds' and 'Total params'."""
+    from torchinfo import summary
+
+    module = build_module(net)
+    with _quiet():
+        stats = summary(module, input_data=input_tensor(net), verbose=0)
+    return Measurement(int(stats.total_mult_adds), int(stats.total_params))
+
+
+def flop_counter_count(net: Network) -> Measurement:
+    """torch.utils.flop_counter.FlopCounterMode total FLOPs; it prints no params."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    module = build_module(net)
+    with _quiet(), FlopCounterMode(display=False) as counter:
+        module(input_tensor(net))
+    return Measurement(int(counter.get_total_flops()), None)
+
+
+# convention name -> (the module the tool is imported as, its measuring function)
+MEASURES: dict[str, tuple[str, Callable[[Network], Measurement]]] = {
+    "pytorch": ("torch", pytorch_params),
+    "fvcore": ("fvcore", fvcore_count),
+    "ptflops": ("ptflops", ptflops_count),
+    "thop": ("thop", thop_count),
+    "torchinfo": ("torchinfo", torchinfo_count),
+    "torch-flop-counter": ("torch", flop_counter_count),
+}
+
+
+def measure(net: Network, names: list[str] | None = None) -> dict[str, Measurement]:
+    """Run each installed tool (all, or the named conventions') on the module of the network."""
+    results = {}
+    for name, (module_name, count) in MEASURES.items():
+        if names is not None and name not in names:
+            continue
+        try:
+            results[name] = count(net)
+        except ImportError as error:  # not installed, or it cannot import here (thop needs distutils)
+            results[name] = Measurement(None, None, f"skipped: {module_name} cannot be imported ({error})")
+    return results
