@@ -149,7 +149,7 @@ def _term_notes(model: Entry, paper: Entry) -> list[str]:
             notes.append(f"{word} where the paper has none ({delta:+,} params)")
         elif has_paper and not has_model:
             notes.append(f"no {word} where the paper has one ({delta:+,} params)")
-        elif delta:
+        elif delta and model.layer.out_channels == paper.layer.out_channels:  # else the shape change says it
             notes.append(f"{word} params {getattr(model.cost, term):,} vs {getattr(paper.cost, term):,}")
     if _is_classifier_conv(model.layer) and paper.layer.kind == "fc":
         notes.append("a 1x1 conv in place of the paper's FC (same mult-adds and weights)")
@@ -176,12 +176,12 @@ def findings(steps: list[Step], net: Network) -> list[Finding]:
         m, p = step.model, step.paper
         if p is None:
             found.append(Finding("extra", m.layer.name, None,
-                                 f"extra layer: {describe(m.layer)}{_hint_extra(index, steps, net)}",
+                                 f"{describe(m.layer)}{_hint_extra(index, steps, net)}",
                                  m.cost.macs, m.cost.params))
             root = m.layer.name
             continue
         if m is None:
-            found.append(Finding("missing", None, p.layer.name, f"missing layer: {describe(p.layer)}",
+            found.append(Finding("missing", None, p.layer.name, describe(p.layer),
                                  -p.cost.macs, -p.cost.params))
             root = p.layer.name
             continue
@@ -193,9 +193,9 @@ def findings(steps: list[Step], net: Network) -> list[Finding]:
             changes = "; ".join(f"{SIGNATURE[a]} {_show(_value(m.layer, a), a)} vs {_show(_value(p.layer, a), a)}"
                                 for a in diff)
             cause = root if not own and root else None
-            suffix = f" (follows from {cause})" if cause else ""
+            prefix = f"follows from {cause}: " if cause else ""
             found.append(Finding("changed", m.layer.name, p.layer.name,
-                                 "; ".join([f"changed: {changes}{suffix}", *notes]), macs, params, cause))
+                                 "; ".join([f"{prefix}{changes}", *notes]), macs, params, cause))
             if own:
                 root = m.layer.name
         elif macs or params:
@@ -231,7 +231,11 @@ class Audit:
         if self.ok:
             return (f"MATCH: {self.target} matches {paper} layer by layer: {self.matched} conv/FC layers, "
                     f"{self.macs_model:,} mult-adds, {self.params_model:,} params.")
-        return (f"DEVIATES: {self.target} differs from {paper} in {len(self.findings)} finding(s): "
+        roots = [f.model_layer or f.paper_layer for f in self.findings if f.cause is None]
+        follow = len(self.findings) - len(roots)
+        causes = f", {follow} of them following from {', '.join(roots[:4])}{', ...' if len(roots) > 4 else ''}" \
+            if follow else ""
+        return (f"DEVIATES: {self.target} differs from {paper} in {len(self.findings)} finding(s){causes}: "
                 f"{self.macs_model - self.macs_paper:+,} mult-adds, {self.params_model - self.params_paper:+,} params.")
 
     def to_dict(self) -> dict[str, Any]:
@@ -248,7 +252,7 @@ class Audit:
         return Table(
             title=f"mncost audit {self.target} against {self.network.arch}",
             columns=[Column("kind", "Finding"), Column("model_layer", "Model layer"),
-                     Column("paper_layer", "Paper layer"), Column("detail", "Detail"),
+                     Column("paper_layer", "Paper layer"), Column("detail", "Detail (model vs paper)"),
                      Column("macs_delta", "Mult-adds", "delta"), Column("params_delta", "Params", "delta")],
             rows=[asdict(f) for f in self.findings],
             totals={"kind": "Total", "macs_delta": macs_diff, "params_delta": params_diff} if self.findings else None,

@@ -91,7 +91,7 @@ def load_target(target: str) -> nn.Module:
     if isinstance(obj, nn.Module) and not match["call"]:
         return obj
     if not callable(obj):
-        raise MncostError(f"{match['name']!r} is a {type(obj).__name__}, not an nn.Module subclass or a factory")
+        raise MncostError(f"{match['name']!r} is not an nn.Module subclass or a factory (it is of type {type(obj).__name__})")
     try:
         model = obj(*args, **kwargs)
     except Exception as error:
