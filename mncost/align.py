@@ -231,11 +231,10 @@ class Audit:
         if self.ok:
             return (f"MATCH: {self.target} matches {paper} layer by layer: {self.matched} conv/FC layers, "
                     f"{self.macs_model:,} mult-adds, {self.params_model:,} params.")
-        roots = [f.model_layer or f.paper_layer for f in self.findings if f.cause is None]
-        follow = len(self.findings) - len(roots)
-        causes = f", {follow} of them following from {', '.join(roots[:4])}{', ...' if len(roots) > 4 else ''}" \
-            if follow else ""
-        return (f"DEVIATES: {self.target} differs from {paper} in {len(self.findings)} finding(s){causes}: "
+        causes = list(dict.fromkeys(f.cause for f in self.findings if f.cause))
+        follow = sum(1 for f in self.findings if f.cause)
+        causes_text = f", {follow} of them following from {', '.join(causes)}" if follow else ""
+        return (f"DEVIATES: {self.target} differs from {paper} in {len(self.findings)} finding(s){causes_text}: "
                 f"{self.macs_model - self.macs_paper:+,} mult-adds, {self.params_model - self.params_paper:+,} params.")
 
     def to_dict(self) -> dict[str, Any]:

@@ -141,6 +141,21 @@ def test_pytorchcv_mobilenetv2_deviates_and_the_deltas_add_up():
     _closes(result)
 
 
+def test_geffnet_mobilenetv2_matches():
+    result = audit("geffnet.gen_efficientnet:mobilenetv2_100", "v2")
+    assert result.ok and result.matched == 53 and result.params_model == 3_504_872
+
+
+def test_pytorchcv_thinned_v2_rounds_widths_down():
+    # pytorchcv thins with int(c * 0.75) (16 -> 12); [V2]'s reference rounds to a multiple of 8 (16).
+    result = audit("pytorchcv.models.mobilenetv2:mobilenetv2_w3d4", "v2", alpha=0.75)
+    roots = [f for f in result.findings if f.cause is None]
+    assert [(f.kind, f.paper_layer) for f in roots] == [("extra", None), ("changed", "block1.project"),
+                                                        ("params", "fc")]
+    assert roots[1].detail == "out channels 12 vs 16"
+    _closes(result)
+
+
 def test_cli_exit_codes_and_json(cli):
     ok = cli("audit", "pytorchcv.models.mobilenet:mobilenet_w1", "--arch", "v1", "--format", "json")
     assert ok.returncode == 0, ok.stderr
