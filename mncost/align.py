@@ -114,10 +114,10 @@ def _show(value: Any, attr: str) -> str:
 
 
 def describe(layer: Layer) -> str:
-    """A layer in the paper's words: 3x3x32 dw / s1, 112x112x32 output, BatchNorm."""
+    """A layer in the paper's words: 3x3x32 dw / s1, output 112x112x32, BatchNorm."""
     extras = [word for word, present in (("bias", layer.bias), ("BatchNorm", layer.norm)) if present]
-    text = f"{layer.filter_shape} / s{_show(layer.stride, 'stride')}, output {_show(layer.output_size, '')}x{layer.out_channels}"
-    return ", ".join([text, *extras])
+    output = f"{_show(layer.output_size, 'output_size')}x{layer.out_channels}"
+    return ", ".join([f"{layer.filter_shape} / s{_show(layer.stride, 'stride')}, output {output}", *extras])
 
 
 def _follows_from_input(model: Layer, paper: Layer, attr: str) -> bool:
@@ -259,7 +259,8 @@ class Audit:
                     f"difference {macs_diff:+,}.",
                     f"Params (weights + bias + BatchNorm): model {self.params_model:,}, paper {self.params_paper:,}, "
                     f"difference {params_diff:+,}.",
-                    f"{self.matched} layer pairs have the paper's shapes; the findings' deltas add up exactly to both differences.",
+                    f"{self.matched} layer pairs have the paper's shapes; "
+                    "the findings' deltas add up exactly to both differences.",
                     *self.notes, self.verdict()],
         )
 

@@ -69,7 +69,8 @@ def _arguments(call: str | None, target: str) -> tuple[list[Any], dict[str, Any]
         if len(kwargs) != len(node.keywords):
             raise ValueError
     except (SyntaxError, ValueError):
-        raise MncostError(f"target {target!r}: arguments must be literals, as in NAME(width=1.0, classes=10)") from None
+        raise MncostError(f"target {target!r}: arguments must be literals, "
+                          "as in NAME(width=1.0, classes=10)") from None
     return args, kwargs
 
 
@@ -91,7 +92,8 @@ def load_target(target: str) -> nn.Module:
     if isinstance(obj, nn.Module) and not match["call"]:
         return obj
     if not callable(obj):
-        raise MncostError(f"{match['name']!r} is not an nn.Module subclass or a factory (it is of type {type(obj).__name__})")
+        raise MncostError(f"{match['name']!r} is not an nn.Module subclass or a factory "
+                          f"(it is of type {type(obj).__name__})")
     try:
         model = obj(*args, **kwargs)
     except Exception as error:
