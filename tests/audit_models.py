@@ -133,6 +133,15 @@ class V2WithScale(MobileNetV2):
         return super().forward(x) * self.scale
 
 
+class KeywordCalls(MobileNetV1):
+    """Calls its modules with keyword inputs (input=x), as some code does."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for layer in self.features:
+            x = layer(input=x)
+        return self.classifier(input=torch.flatten(self.pool(x), 1))
+
+
 def broken_factory() -> nn.Module:
     raise RuntimeError("weights file missing")
 

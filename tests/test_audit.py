@@ -115,6 +115,12 @@ def test_classes_read_off_the_last_layer_and_kwargs_passed():
     assert finding.detail == "out channels 10 vs 1000"
 
 
+def test_other_resolution_and_keyword_inputs():
+    result = audit(_target("MobileNetV2"), "v2", res="160x192")
+    assert result.ok and result.network.resolution == (160, 192)
+    assert audit(_target("KeywordCalls"), "v1").ok
+
+
 def test_classifier_with_the_wrong_input_size_cannot_run():
     with pytest.raises(MncostError, match=r"classifier \(Linear\): expects in_features 1280, gets .* 1024"):
         audit(_target("v1_bad_classifier"), "v1")
@@ -174,18 +180,31 @@ def test_cli_md_report_names_the_deviation(cli):
     assert "add up exactly" in out.stdout and "DEVIATES" in out.stdout
 
 
-@pytest.mark.parametrize("target, message", [
-    ("tests/nosuch.py:Net", "no such file"),
-    (_target("Nope"), "has no 'Nope'"),
-    (_target("NOT_A_MODEL"), "not an nn.Module subclass or a factory"),
-    (_target("broken_factory"), "raised RuntimeError: weights file missing"),
-    (_target("MobileNetV2(width=__import__('os'))"), "arguments must be literals"),
-    ("no_such_package.models:Net", "cannot import module"),
-    (_target("v1_bad_classifier"), "expects in_features 1280"),
+@pytest.mark.parametrize("target, message, arch", [
+    ("tests/nosuch.py:Net", "no such file", "v1"),
+    (_target("Nope"), "has no 'Nope'", "v1"),
+    (_target("NOT_A_MODEL"), "not an nn.Module subclass or a factory", "v1"),
+    (_target("broken_factory"), "raised RuntimeError: weights file missing", "v1"),
+    (_target("MobileNetV2(width="), "is invalid; use path/to/file.py:NAME", "v1"),
+    (_target("MobileNetV2(width=__import__('os'))"), "arguments must be literals", "v1"),
+    ("no_such_package.models:Net", "cannot import module", "v1"),
+    ("tests/conftest.py", "target 'tests/conftest.py' is invalid", "v1"),
+    (_target("MobileNetV1"), "unknown arch 'v3'", "v3"),
+    (_target("v1_bad_classifier"), "expects in_features 1280", "v1"),
 ])
-def test_cli_unloadable_or_failing_targets_exit_2_with_one_line(cli, target, message):
-    out = cli("audit", target, "--arch", "v1")
+def test_cli_unloadable_or_failing_targets_exit_2_with_one_line(cli, target, message, arch):
+    out = cli("audit", target, "--arch", arch)
     assert out.returncode == 2
     assert out.stdout == ""
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("mncost: error:") and message in lines[0], out.stderr
+
+
+def test_a_file_that_does_not_import_exits_2(cli, tmp_path):
+    broken = tmp_path / "broken.py"
+    broken.write_text("import torch\nclass Net(torch.nn.Module:\n    pass\n")
+    out = cli("audit", f"{broken}:Net")
+    assert out.returncode == 2 and out.stdout == ""
+    line = out.stderr.strip()
+    assert line.startswith(f"mncost: error: cannot load {str(broken)!r}: SyntaxError: ") and "line 2" in line
+    assert "\n" not in line

@@ -125,6 +125,11 @@ def _diagnosis(module: nn.Module, name: str, x: Any, error: Exception) -> str:
     return f"{where}{got}: {_one_line(error)}"
 
 
+def _first_input(args: tuple, kwargs: dict) -> Any:
+    """A module's input: its first positional argument, else its first keyword argument."""
+    return args[0] if args else next(iter(kwargs.values()), None)
+
+
 @dataclass
 class _Record:
     name: str
@@ -141,15 +146,16 @@ class _Recorder:
         self.records: list[_Record] = []
         self.producer: dict[int, tuple[torch.Tensor, _Record]] = {}  # id(output) -> (output, record)
         self.stack: list[tuple[nn.Module, Any]] = []
-        self.handles = [h for module in self.names for h in (module.register_forward_pre_hook(self.enter),
-                                                             module.register_forward_hook(self.leave))]
+        self.handles = [h for module in self.names
+                        for h in (module.register_forward_pre_hook(self.enter, with_kwargs=True),
+                                  module.register_forward_hook(self.leave, with_kwargs=True))]
 
-    def enter(self, module: nn.Module, inputs: tuple) -> None:
-        self.stack.append((module, inputs[0] if inputs else None))
+    def enter(self, module: nn.Module, args: tuple, kwargs: dict) -> None:
+        self.stack.append((module, _first_input(args, kwargs)))
 
-    def leave(self, module: nn.Module, inputs: tuple, output: Any) -> None:
+    def leave(self, module: nn.Module, args: tuple, kwargs: dict, output: Any) -> None:
         self.stack.pop()
-        x = inputs[0] if inputs else None
+        x = _first_input(args, kwargs)
         if isinstance(module, (nn.Conv2d, nn.Linear)) and isinstance(output, torch.Tensor):
             if not any(r.module is module for r in self.records):  # a module called twice is recorded once
                 record = _Record(self.names[module], module, _layer(self.names[module], module, x, output))
