@@ -152,6 +152,23 @@ def compare(arch: Arch = "v1", alpha: Alpha = "1.0", res: Res = "224", classes: 
 # --- audit ---
 
 
+@app.command()
+def audit(
+    target: Annotated[str, typer.Argument(metavar="TARGET",
+                                          help="path/to/file.py:NAME or package.module:NAME, NAME(key=literal, ...).")],
+    arch: Arch = "v1", alpha: Alpha = "1.0", res: Res = "224",
+    classes: Annotated[Optional[str], typer.Option(metavar="K", help="Classes (default: the model's last layer).")] = None,
+    fmt: Fmt = Format.rich,
+) -> None:
+    """Hold a PyTorch MobileNet against the paper layer by layer; exit 1 naming each deviation."""
+    from .torch.audit import audit as run_audit
+
+    result = run_audit(target, arch, alpha, res, classes)
+    emit(fmt, [result.to_table()], result.to_dict())
+    if not result.ok:
+        raise typer.Exit(1)
+
+
 # --- sweep, fit (design studies) ---
 
 

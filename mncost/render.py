@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Literal
 
-Kind = Literal["text", "count", "share", "number"]
+Kind = Literal["text", "count", "share", "number", "delta"]
 
 
 class Format(str, Enum):
@@ -61,6 +61,8 @@ def cell(value: Any, kind: Kind) -> str:
         return f"{100 * value:.2f}%"
     if kind == "number":
         return f"{value:g}"
+    if kind == "delta":  # an exact signed difference
+        return f"{value:+,}"
     if isinstance(value, bool):
         return "yes" if value else "no"
     return str(value)

@@ -1,0 +1,295 @@
+"""Hold a model's conv and FC layers against the paper's Network, layer by layer.
+
+An edit-distance alignment on layer signatures (kind, kernel, stride, groups,
+in and out channels, output size) names every difference: an extra layer, a
+missing layer, a changed layer, or a parameter-only difference (bias, BatchNorm).
+Every mult-add and parameter of both sides lands in exactly one finding or
+match, so the findings' deltas add up to the total difference. No torch here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Iterable, Literal
+
+from .costs import LayerCost, network_costs
+from .layers import Layer, Network
+from .render import Column, Table
+
+FindingKind = Literal["extra", "missing", "changed", "params"]
+
+# The signature: the attributes that decide a layer's mult-adds (with their report labels).
+SIGNATURE = {"kind": "kind", "kernel": "kernel", "stride": "stride", "groups": "groups",
+             "in_channels": "in channels", "out_channels": "out channels", "output_size": "output size"}
+INDEL = len(SIGNATURE) + 1  # an extra or missing layer costs more than any change of one layer
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One conv or FC layer of either side, with its measured or analytic cost."""
+
+    layer: Layer
+    cost: LayerCost
+
+
+@dataclass(frozen=True)
+class Step:
+    """One alignment step: a pair (match or change), an extra model layer, or a missing paper layer."""
+
+    model: Entry | None
+    paper: Entry | None
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A named deviation of the model from the paper, with its exact cost deltas."""
+
+    kind: FindingKind
+    model_layer: str | None
+    paper_layer: str | None
+    detail: str
+    macs_delta: int
+    params_delta: int
+    cause: str | None = None  # the upstream finding's layer that this change follows from
+
+
+def paper_entries(net: Network) -> list[Entry]:
+    """The paper Network's conv and FC layers with their analytic costs."""
+    return [Entry(layer, cost) for layer, cost in network_costs(net) if layer.op != "avgpool"]
+
+
+def _is_classifier_conv(layer: Layer) -> bool:
+    return layer.kind == "pw" and tuple(layer.input_size) == (1, 1)
+
+
+def _value(layer: Layer, attr: str) -> Any:
+    if attr == "kind" and _is_classifier_conv(layer):
+        return "fc"  # a 1x1 conv on a 1x1 input is the FC in another form: same mult-adds and weights
+    value = layer.kind if attr == "kind" else getattr(layer, attr)
+    return tuple(value) if isinstance(value, list) else value
+
+
+def differences(model: Layer, paper: Layer) -> list[str]:
+    """The signature attributes in which two layers differ."""
+    return [attr for attr in SIGNATURE if _value(model, attr) != _value(paper, attr)]
+
+
+def align(model: list[Entry], paper: list[Entry]) -> list[Step]:
+    """The cheapest edit script turning the paper's layers into the model's (Levenshtein on signatures)."""
+    n, m = len(model), len(paper)
+
+    def sub(i: int, j: int) -> int:
+        diff = differences(model[i].layer, paper[j].layer)
+        return INDEL + len(diff) if diff else 0
+
+    dist = [[0] * (m + 1) for _ in range(n + 1)]
+    for i in range(n + 1):
+        for j in range(m + 1):
+            if i == 0 or j == 0:
+                dist[i][j] = INDEL * (i + j)
+            else:
+                dist[i][j] = min(dist[i - 1][j - 1] + sub(i - 1, j - 1),
+                                 dist[i - 1][j] + INDEL, dist[i][j - 1] + INDEL)
+    steps: list[Step] = []
+    i, j = n, m
+    while i or j:  # backtrack; on ties prefer a pair, then a missing paper layer
+        if i and j and dist[i][j] == dist[i - 1][j - 1] + sub(i - 1, j - 1):
+            i, j = i - 1, j - 1
+            steps.append(Step(model[i], paper[j]))
+        elif j and dist[i][j] == dist[i][j - 1] + INDEL:
+            j -= 1
+            steps.append(Step(None, paper[j]))
+        else:
+            i -= 1
+            steps.append(Step(model[i], None))
+    return steps[::-1]
+
+
+def _show(value: Any, attr: str) -> str:
+    if attr == "kernel":
+        return f"{value}x{value}" if isinstance(value, int) else "x".join(map(str, value))
+    if isinstance(value, tuple):
+        return "x".join(map(str, value))
+    return str(value)
+
+
+def describe(layer: Layer) -> str:
+    """A layer in the paper's words: 3x3x32 dw / s1, output 112x112x32, BatchNorm."""
+    extras = [word for word, present in (("bias", layer.bias), ("BatchNorm", layer.norm)) if present]
+    output = f"{_show(layer.output_size, 'output_size')}x{layer.out_channels}"
+    return ", ".join([f"{layer.filter_shape} / s{_show(layer.stride, 'stride')}, output {output}", *extras])
+
+
+def _follows_from_input(model: Layer, paper: Layer, attr: str) -> bool:
+    """Whether a differing attribute is implied by a differing input (channels or size)."""
+    if attr in ("in_channels", "output_size"):
+        return True
+    if attr == "out_channels":  # a depthwise or expand conv keeps its ratio to the input
+        return model.out_channels * paper.in_channels == paper.out_channels * model.in_channels
+    if attr == "groups":
+        return model.groups * paper.in_channels == paper.groups * model.in_channels
+    return False
+
+
+def _own_changes(model: Layer, paper: Layer, diff: list[str]) -> list[str]:
+    input_differs = (model.in_channels, tuple(model.input_size)) != (paper.in_channels, tuple(paper.input_size))
+    if not input_differs:
+        return diff
+    return [attr for attr in diff if not _follows_from_input(model, paper, attr)]
+
+
+def _term_notes(model: Entry, paper: Entry) -> list[str]:
+    """Parameter terms that differ: a bias or BatchNorm one side has and the other has not."""
+    notes = []
+    for term, word in (("bias", "bias"), ("bn_params", "BatchNorm")):
+        delta = getattr(model.cost, term) - getattr(paper.cost, term)
+        flag = "bias" if term == "bias" else "norm"
+        has_model, has_paper = getattr(model.layer, flag), getattr(paper.layer, flag)
+        if has_model and not has_paper:
+            notes.append(f"{word} where the paper has none ({delta:+,} params)")
+        elif has_paper and not has_model:
+            notes.append(f"no {word} where the paper has one ({delta:+,} params)")
+        elif delta and model.layer.out_channels == paper.layer.out_channels:  # else the shape change says it
+            notes.append(f"{word} params {getattr(model.cost, term):,} vs {getattr(paper.cost, term):,}")
+    if _is_classifier_conv(model.layer) and paper.layer.kind == "fc":
+        notes.append("a 1x1 conv in place of the paper's FC (same mult-adds and weights)")
+    return notes
+
+
+def _hint_extra(step_index: int, steps: list[Step], net: Network) -> str:
+    """Why an extra layer is extra, where the paper's table says so ([V2]: t = 1 has no expand conv)."""
+    following = next((s.paper for s in steps[step_index + 1:] if s.paper is not None), None)
+    if following is None or not following.layer.name.endswith(".dw"):
+        return ""
+    block = following.layer.name.rsplit(".", 1)[0]
+    names = {layer.name for layer in net.layers}
+    if f"{block}.project" in names and f"{block}.expand" not in names:
+        return f"; the paper's {block} has expansion t = 1 and no expand conv"
+    return ""
+
+
+def findings(steps: list[Step], net: Network) -> list[Finding]:
+    """One finding per step that differs from the paper, with the cost deltas of that step."""
+    found: list[Finding] = []
+    root: str | None = None
+    for index, step in enumerate(steps):
+        m, p = step.model, step.paper
+        if p is None:
+            found.append(Finding("extra", m.layer.name, None,
+                                 f"{describe(m.layer)}{_hint_extra(index, steps, net)}",
+                                 m.cost.macs, m.cost.params))
+            root = m.layer.name
+            continue
+        if m is None:
+            found.append(Finding("missing", None, p.layer.name, describe(p.layer),
+                                 -p.cost.macs, -p.cost.params))
+            root = p.layer.name
+            continue
+        macs, params = m.cost.macs - p.cost.macs, m.cost.params - p.cost.params
+        diff = differences(m.layer, p.layer)
+        notes = _term_notes(m, p)
+        if diff:
+            own = _own_changes(m.layer, p.layer, diff)
+            changes = "; ".join(f"{SIGNATURE[a]} {_show(_value(m.layer, a), a)} vs {_show(_value(p.layer, a), a)}"
+                                for a in diff)
+            cause = root if not own and root else None
+            prefix = f"follows from {cause}: " if cause else ""
+            found.append(Finding("changed", m.layer.name, p.layer.name,
+                                 "; ".join([f"{prefix}{changes}", *notes]), macs, params, cause))
+            if own:
+                root = m.layer.name
+        elif macs or params:
+            if macs:
+                notes.append(f"mult-adds {m.cost.macs:,} vs {p.cost.macs:,}")
+            found.append(Finding("params", m.layer.name, p.layer.name, "; ".join(notes), macs, params))
+    return found
+
+
+@dataclass(frozen=True)
+class Audit:
+    """The model held against the paper: totals, findings, and the number of matching layers."""
+
+    target: str
+    network: Network
+    findings: tuple[Finding, ...]
+    macs_model: int
+    macs_paper: int
+    params_model: int
+    params_paper: int
+    matched: int
+    notes: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+    def verdict(self) -> str:
+        """One line: matches, or deviates with the number of findings and the deltas."""
+        net = self.network
+        height, width = net.resolution
+        paper = f"the paper's {net.arch} (alpha {net.alpha:g}, {height}x{width}, {net.num_classes} classes)"
+        if self.ok:
+            return (f"MATCH: {self.target} matches {paper} layer by layer: {self.matched} conv/FC layers, "
+                    f"{self.macs_model:,} mult-adds, {self.params_model:,} params.")
+        causes = list(dict.fromkeys(f.cause for f in self.findings if f.cause))
+        follow = sum(1 for f in self.findings if f.cause)
+        causes_text = f", {follow} of them following from {', '.join(causes)}" if follow else ""
+        return (f"DEVIATES: {self.target} differs from {paper} in {len(self.findings)} finding(s){causes_text}: "
+                f"{self.macs_model - self.macs_paper:+,} mult-adds, {self.params_model - self.params_paper:+,} params.")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document of `mncost audit`."""
+        return {"ok": self.ok,
+                "totals": {"macs_model": self.macs_model, "macs_paper": self.macs_paper,
+                           "params_model": self.params_model, "params_paper": self.params_paper},
+                "findings": [asdict(f) for f in self.findings],
+                "matched": self.matched, "notes": list(self.notes), "verdict": self.verdict()}
+
+    def to_table(self) -> Table:
+        """The findings table; the totals, the closing sum and the verdict as its footer."""
+        macs_diff, params_diff = self.macs_model - self.macs_paper, self.params_model - self.params_paper
+        return Table(
+            title=f"mncost audit {self.target} against {self.network.arch}",
+            columns=[Column("kind", "Finding"), Column("model_layer", "Model layer"),
+                     Column("paper_layer", "Paper layer"), Column("detail", "Detail (model vs paper)"),
+                     Column("macs_delta", "Mult-adds", "delta"), Column("params_delta", "Params", "delta")],
+            rows=[asdict(f) for f in self.findings],
+            totals={"kind": "Total", "macs_delta": macs_diff, "params_delta": params_diff} if self.findings else None,
+            footer=[f"Mult-adds (conv + FC): model {self.macs_model:,}, paper {self.macs_paper:,}, "
+                    f"difference {macs_diff:+,}.",
+                    f"Params (weights + bias + BatchNorm): model {self.params_model:,}, paper {self.params_paper:,}, "
+                    f"difference {params_diff:+,}.",
+                    f"{self.matched} layer pairs have the paper's shapes; "
+                    "the findings' deltas add up exactly to both differences.",
+                    *self.notes, self.verdict()],
+        )
+
+
+def close(target: str, net: Network, steps: list[Step], macs_model: int, params_model: int,
+          unowned_params: Iterable[str] = (), notes: Iterable[str] = ()) -> Audit:
+    """The audit of aligned steps; what no conv/FC layer owns becomes its own finding, so the sum closes."""
+    found = findings(steps, net)
+    model = [s.model for s in steps if s.model is not None]
+    paper = [s.paper for s in steps if s.paper is not None]
+    macs_paper, params_paper = (sum(e.cost.macs for e in paper), sum(e.cost.params for e in paper))
+    outside_macs = macs_model - sum(e.cost.macs for e in model)
+    outside_params = params_model - sum(e.cost.params for e in model)
+    if outside_macs:
+        found.append(Finding("extra", "(outside conv/linear modules)", None,
+                             "mult-adds of conv, linear or matmul ops outside nn.Conv2d/nn.Linear modules",
+                             outside_macs, 0))
+    if outside_params:
+        names = list(unowned_params)
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        found.append(Finding("params", shown or "(other parameters)", None,
+                             "parameters outside the conv, linear and their BatchNorm layers", 0, outside_params))
+    if (sum(f.macs_delta for f in found), sum(f.params_delta for f in found)) != \
+            (macs_model - macs_paper, params_model - params_paper):
+        raise RuntimeError("audit findings do not add up to the total difference")  # a bug, not a user error
+    pairs = [s for s in steps if s.model and s.paper and not differences(s.model.layer, s.paper.layer)]
+    flagged = {f.model_layer for f in found}
+    notes = [*notes, *(f"{s.model.layer.name} is a 1x1 conv in place of the paper's FC {s.paper.layer.name}: "
+                       "same mult-adds and weights" for s in pairs
+                       if _is_classifier_conv(s.model.layer) and s.model.layer.name not in flagged)]
+    return Audit(target, net, tuple(found), macs_model, macs_paper, params_model, params_paper, len(pairs),
+                 tuple(notes))
