@@ -6,11 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
-torch = pytest.importorskip("torch")
-
-from mncost.errors import MncostError  # noqa: E402
-from mncost.torch.audit import audit  # noqa: E402
+from mncost.errors import MncostError
+from mncost.torch.audit import audit
 
 MODELS = str(Path(__file__).with_name("audit_models.py"))
 
