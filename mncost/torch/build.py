@@ -1,0 +1,116 @@
+"""A Network as a real nn.Module, module names equal to the layer names.
+
+Layer "block1.dw" is `dict(model.named_modules())["block1.dw"]`, a conv-BN-act
+Sequential, so a counter's per-module rows join the analytic rows by name.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Callable
+
+import torch
+from torch import nn
+
+from ..errors import MncostError
+from ..layers import Layer, Network
+
+ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
+    "relu": nn.ReLU,
+    "relu6": nn.ReLU6,
+    "hswish": nn.Hardswish,
+    "hsigmoid": nn.Hardsigmoid,
+    "sigmoid": nn.Sigmoid,
+    "silu": nn.SiLU,
+}
+
+
+def _activation(layer: Layer) -> list[tuple[str, nn.Module]]:
+    if layer.activation is None:
+        return []
+    if layer.activation not in ACTIVATIONS:
+        raise MncostError(f"activation {layer.activation!r} of layer {layer.name!r} has no PyTorch module; "
+                          f"use one of: {', '.join(ACTIVATIONS)} or none")
+    return [("act", ACTIVATIONS[layer.activation]())]
+
+
+def conv_module(layer: Layer) -> nn.Module:
+    """conv (+ BatchNorm2d) (+ activation), as .conv/.bn/.act children."""
+    parts: list[tuple[str, nn.Module]] = [("conv", nn.Conv2d(
+        layer.in_channels, layer.out_channels, layer.kernel, layer.stride, layer.padding,
+        groups=layer.groups, bias=layer.bias))]
+    if layer.norm:
+        parts.append(("bn", nn.BatchNorm2d(layer.out_channels)))
+    return nn.Sequential(OrderedDict(parts + _activation(layer)))
+
+
+def linear_module(layer: Layer) -> nn.Module:
+    """linear (+ BatchNorm1d) (+ activation), as .fc/.bn/.act children; flattens its input."""
+    parts: list[tuple[str, nn.Module]] = [("flatten", nn.Flatten()),
+                                          ("fc", nn.Linear(layer.in_channels, layer.out_channels, bias=layer.bias))]
+    if layer.norm:
+        parts.append(("bn", nn.BatchNorm1d(layer.out_channels)))
+    return nn.Sequential(OrderedDict(parts + _activation(layer)))
+
+
+def pool_module(layer: Layer) -> nn.Module:
+    """Average pooling to the layer's output size (global average pooling for 1x1)."""
+    return nn.AdaptiveAvgPool2d(layer.output_size)
+
+
+MODULES: dict[str, Callable[[Layer], nn.Module]] = {
+    "conv2d": conv_module,
+    "linear": linear_module,
+    "avgpool": pool_module,
+}
+
+
+def _place(root: nn.Module, name: str, module: nn.Module) -> None:
+    """Register module at a dotted name, creating plain containers on the way."""
+    *parents, leaf = name.split(".")
+    owner = root
+    for part in parents:
+        if not hasattr(owner, part):
+            owner.add_module(part, nn.Module())
+        owner = getattr(owner, part)
+    if hasattr(owner, leaf):
+        raise MncostError(f"layer name {name!r} is used twice; layer names must be unique")
+    owner.add_module(leaf, module)
+
+
+class NetworkModule(nn.Module):
+    """Runs a Network's layers in order: residual adds, dropout before the first linear layer."""
+
+    def __init__(self, net: Network) -> None:
+        super().__init__()
+        self.network = net
+        self.names = [layer.name for layer in net.layers]
+        self.shortcuts = {layer.name: layer.shortcut for layer in net.layers if layer.shortcut}
+        self.saved = set(self.shortcuts.values())
+        for layer in net.layers:
+            _place(self, layer.name, MODULES[layer.op](layer))
+        # Not a layer of the paper's table: no name clash with the layers, no cost.
+        self.classifier_dropout = nn.Dropout(net.dropout) if net.dropout else None
+        self.first_linear = next((layer.name for layer in net.layers if layer.op == "linear"), None)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        inputs: dict[str, torch.Tensor] = {}
+        for name in self.names:
+            if name in self.saved:
+                inputs[name] = x
+            if name == self.first_linear and self.classifier_dropout is not None:
+                x = self.classifier_dropout(x)
+            x = self.get_submodule(name)(x)
+            if name in self.shortcuts:
+                x = x + inputs[self.shortcuts[name]]
+        return x
+
+
+def build_module(net: Network) -> nn.Module:
+    """An nn.Module of this Network, in eval mode, module names equal to the layer names."""
+    return NetworkModule(net).eval()
+
+
+def input_tensor(net: Network) -> torch.Tensor:
+    """A zero input of batch 1 and the Network's resolution."""
+    return torch.zeros(1, net.layers[0].in_channels, *net.resolution)
