@@ -52,6 +52,37 @@ def table(arch: Arch = "v1", alpha: Alpha = "1.0", res: Res = "224", classes: Cl
 
 # --- sweep, fit (design studies) ---
 
+Grid = "comma list of values and start:stop:step ranges (stop included when on the grid)"
+
+
+@app.command()
+def sweep(arch: Arch = "v1",
+          alpha: Annotated[str, typer.Option(metavar="GRID", help=f"Width multipliers: {Grid}.")] = "0.25:1.0:0.25",
+          res: Annotated[str, typer.Option(metavar="GRID", help=f"Resolutions: {Grid}.")] = "128:224:32",
+          classes: Classes = "1000", fmt: Fmt = Format.rich) -> None:
+    """Totals for every (alpha, resolution) on a grid: one row per config."""
+    from .archs import parse_classes
+    from .design import sweep_rows, sweep_table
+
+    rows = sweep_rows(arch, alpha, res, classes)
+    emit(fmt, [sweep_table(rows, parse_classes(classes))], rows)
+
+
+@app.command()
+def fit(arch: Arch = "v2",
+        max_macs: Annotated[str, typer.Option(metavar="N", help="Mult-add budget: 100M, 1.5G, 2e8, 250k.")] = "100M",
+        max_params: Annotated[str | None, typer.Option(metavar="N", help="Parameter budget (all params).")] = None,
+        res: Annotated[str | None, typer.Option(metavar="GRID", help="Resolutions: the largest alpha for each "
+                                                "[default: 96,128,160,192,224].")] = None,
+        alpha: Annotated[str | None, typer.Option(metavar="GRID", help="Alphas: the largest resolution for "
+                                                  "each (instead of --res).")] = None,
+        classes: Classes = "1000", fmt: Fmt = Format.rich) -> None:
+    """The largest configs within a budget (Pareto front), with published top-1 where a checkpoint exists."""
+    from .budget import fit as fit_budget, fit_table
+
+    result = fit_budget(arch, max_macs, max_params, res, alpha, classes)
+    emit(fmt, [fit_table(result)], result)
+
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI: user errors print one line on stderr and exit 2."""

@@ -14,11 +14,6 @@ from typing import Any
 from .archs import ROUNDING, Bottleneck, FullConv, Row, Separable, Spec
 from .errors import MncostError
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
-
 ACTIVATIONS = ("relu", "relu6")
 # Row type -> (class, required keys, optional keys with defaults).
 ROW_TYPES: dict[str, tuple[type, tuple[str, ...], dict[str, int]]] = {
@@ -111,6 +106,11 @@ def spec_from_dict(data: dict[str, Any], path: str = "<spec>") -> Spec:
 
 def load_spec(path: str | Path) -> Spec:
     """Read a TOML spec file into a Spec, or raise a one-line MncostError."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+
     try:
         text = Path(path).read_bytes().decode("utf-8")
     except FileNotFoundError:

@@ -1,0 +1,166 @@
+"""Budget fitting: the largest configurations whose mult-adds (and params) fit a budget.
+
+Every channel count is a non-decreasing step function of alpha under both
+rounding rules, and every feature map side a non-decreasing function of the
+resolution, so mult-adds and params grow monotonically with both: a binary
+search finds the largest alpha on the grid (or the largest integer resolution)
+that fits. tests/test_design.py checks it against brute force.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Callable, Sequence
+
+from . import archs
+from .archs import Spec, get_spec, parse_classes
+from .design import config_row, parse_alphas, parse_count, parse_resolutions, resolution_label
+from .errors import MncostError
+from .layers import Size
+from .render import Column, Table
+from .totals import spec_totals
+
+# alpha is searched on 0.05, 0.06, ..., 2.00: the reference checkpoints' alphas all lie on it.
+ALPHA_GRID: tuple[float, ...] = tuple(float(Decimal(i) / 100) for i in range(5, 201))
+DEFAULT_RESOLUTIONS = "96,128,160,192,224"  # the reference checkpoints' resolutions
+MAX_RESOLUTION = 8192
+
+# [SLIM] published top-1 (%) of the reference checkpoints, by (alpha, resolution);
+# see /work/shared/paper-facts.md. They have 1001 classes.
+REFERENCE_TOP1: dict[str, dict[tuple[float, int], float]] = {
+    "v1": {(1.0, 224): 70.9, (1.0, 192): 70.0, (1.0, 160): 68.0, (1.0, 128): 65.2,
+           (0.75, 224): 68.4, (0.75, 192): 67.2, (0.75, 160): 65.3, (0.75, 128): 62.1,
+           (0.5, 224): 63.3, (0.5, 192): 61.7, (0.5, 160): 59.1, (0.5, 128): 56.3,
+           (0.25, 224): 49.8, (0.25, 192): 47.7, (0.25, 160): 45.5, (0.25, 128): 41.5},
+    "v2": {(1.4, 224): 75.0, (1.3, 224): 74.4,
+           (1.0, 224): 71.8, (1.0, 192): 70.7, (1.0, 160): 68.8, (1.0, 128): 65.3, (1.0, 96): 60.3,
+           (0.75, 224): 69.8, (0.75, 192): 68.7, (0.75, 160): 66.4, (0.75, 128): 63.2, (0.75, 96): 58.8,
+           (0.5, 224): 65.4, (0.5, 192): 63.9, (0.5, 160): 61.0, (0.5, 128): 57.7, (0.5, 96): 51.2,
+           (0.35, 224): 60.3, (0.35, 192): 58.2, (0.35, 160): 55.7, (0.35, 128): 50.8, (0.35, 96): 45.5},
+}
+
+
+def reference_top1(spec: Spec, alpha: float, size: Size) -> float | None:
+    """[SLIM] top-1 of the reference checkpoint of this exact network, if there is one."""
+    builtin = next((name for name in REFERENCE_TOP1 if archs.SPECS[name] == spec), None)
+    if builtin is None or size[0] != size[1]:
+        return None
+    return REFERENCE_TOP1[builtin].get((alpha, size[0]))
+
+
+def _last_true(count: int, fits: Callable[[int], bool]) -> int | None:
+    """The largest index i < count with fits(i), for a fits that is true then false."""
+    lo, hi = 0, count
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if fits(mid):
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo - 1 if lo else None
+
+
+def _within(max_macs: int, max_params: int | None, spec: Spec, classes: int) -> Callable[[float, Size], bool]:
+    def fits(alpha: float, size: Size) -> bool:
+        t = spec_totals(spec, alpha, size, classes)
+        return t.macs <= max_macs and (max_params is None or t.params <= max_params)
+    return fits
+
+
+def largest_alpha(fits: Callable[[float, Size], bool], size: Size, grid: Sequence[float] = ALPHA_GRID) -> float | None:
+    """The largest alpha on the grid that fits at this resolution, or None."""
+    i = _last_true(len(grid), lambda j: fits(grid[j], size))
+    return None if i is None else grid[i]
+
+
+def largest_resolution(fits: Callable[[float, Size], bool], alpha: float) -> int | None:
+    """The largest square integer resolution that fits at this alpha, or None."""
+    if fits(alpha, (MAX_RESOLUTION, MAX_RESOLUTION)):
+        raise MncostError(f"at alpha {alpha:g} the budget admits resolutions above {MAX_RESOLUTION}; "
+                          "lower the budget")
+    i = _last_true(MAX_RESOLUTION, lambda j: fits(alpha, (j + 1, j + 1)))
+    return None if i is None else i + 1
+
+
+def pareto(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Drop a config when another one is at least as wide and at least as large an input."""
+    def key(row: dict[str, Any]) -> tuple[float, int]:
+        return row["alpha"], row["size"][0] * row["size"][1]
+
+    return [row for row in rows
+            if not any(key(o) != key(row) and all(a >= b for a, b in zip(key(o), key(row))) for o in rows)]
+
+
+def fit(arch: str | Spec = "v2", max_macs: int | str = "100M", max_params: int | str | None = None,
+        res: Any = None, alpha: Any = None, classes: int | str = 1000) -> dict[str, Any]:
+    """The Pareto front of configs within budget: per resolution the largest alpha, or per alpha the largest resolution."""
+    if res is not None and alpha is not None:
+        raise MncostError("give either a resolution list (largest alpha per resolution) or an alpha list "
+                          "(largest resolution per alpha), not both")
+    spec = arch if isinstance(arch, Spec) else get_spec(arch)
+    macs_budget = parse_count(max_macs, "mult-add budget")
+    params_budget = None if max_params is None else parse_count(max_params, "params budget")
+    num_classes = parse_classes(classes)
+    fits = _within(macs_budget, params_budget, spec, num_classes)
+    found, misses = [], []
+    if alpha is not None:
+        for a in parse_alphas(alpha):
+            side = largest_resolution(fits, a)
+            if side is None:
+                misses.append(f"alpha {a:g}")
+            else:
+                found.append((a, (side, side)))
+    else:
+        for size in parse_resolutions(DEFAULT_RESOLUTIONS if res is None else res):
+            best = largest_alpha(fits, size)
+            if best is None:
+                misses.append(f"resolution {resolution_label(size)}")
+            else:
+                found.append((best, size))
+    rows = [{**config_row(spec, a, size, num_classes), "size": size,
+             "top1": reference_top1(spec, a, size)} for a, size in found]
+    front = pareto(rows)
+    return {"arch": spec.name, "classes": num_classes, "max_macs": macs_budget, "max_params": params_budget,
+            "search": "resolution" if alpha is not None else "alpha",
+            "configs": [{k: v for k, v in row.items() if k != "size"} for row in front],
+            "dominated": [{k: v for k, v in row.items() if k != "size"} for row in rows if row not in front],
+            "nothing_fits": misses,
+            "references_within_budget": _references(spec, fits)}
+
+
+def _references(spec: Spec, fits: Callable[[float, Size], bool]) -> list[dict[str, Any]] | None:
+    """The reference checkpoints of this network that fit, best published top-1 first (None: it has none)."""
+    builtin = next((name for name in REFERENCE_TOP1 if archs.SPECS[name] == spec), None)
+    if builtin is None:
+        return None
+    hits = [{"alpha": a, "resolution": r, "top1": top1}
+            for (a, r), top1 in REFERENCE_TOP1[builtin].items() if fits(a, (r, r))]
+    return sorted(hits, key=lambda hit: -hit["top1"])
+
+
+def fit_table(result: dict[str, Any]) -> Table:
+    """The fitted configs as a Table, the search rule and the reference checkpoints in the footer."""
+    budget = f"mult-adds <= {result['max_macs']:,}"
+    if result["max_params"] is not None:
+        budget += f" and params <= {result['max_params']:,}"
+    if result["search"] == "alpha":
+        rule = (f"For each resolution the largest alpha on the grid {ALPHA_GRID[0]:.2f}, {ALPHA_GRID[1]:.2f}, ..., "
+                f"{ALPHA_GRID[-1]:.2f} that fits.")
+    else:
+        rule = f"For each alpha the largest integer resolution (up to {MAX_RESOLUTION}) that fits."
+    footer = [rule + " Params: every trainable parameter (weights, FC bias, BatchNorm).",
+              "Pareto front: a config is dropped when another is at least as wide and at least as large an input."]
+    footer += [f"Dropped (dominated): alpha {r['alpha']:g} at {r['resolution']}." for r in result["dominated"]]
+    footer += [f"Nothing fits at {miss}." for miss in result["nothing_fits"]]
+    refs = result["references_within_budget"]
+    if refs:
+        footer.append("Reference checkpoints within budget, best published top-1 first ([SLIM], 1001 classes): "
+                      + "; ".join(f"{r['alpha']:g}/{r['resolution']} {r['top1']}%" for r in refs[:5]) + ".")
+    elif refs is not None:
+        footer.append("No reference checkpoint fits this budget.")
+    columns = [Column("arch", "Arch"), Column("alpha", "Alpha", "number"), Column("resolution", "Resolution"),
+               Column("macs", "Mult-Adds", "count"), Column("params", "Params", "count"),
+               Column("params_paper", "Params (paper)", "count"), Column("activations", "Activations", "count"),
+               Column("top1", "Top-1 % [SLIM]", "number")]
+    return Table(title=f"{result['arch']} within {budget}, {result['classes']} classes", columns=columns,
+                 rows=result["configs"], footer=footer)
