@@ -107,14 +107,16 @@ def fit(arch: str | Spec = "v2", max_macs: int | str = "100M", max_params: int |
         for a in parse_alphas(alpha):
             side = largest_resolution(fits, a)
             if side is None:
-                misses.append(f"alpha {a:g}")
+                t = spec_totals(spec, a, (1, 1), num_classes)
+                over = "params" if params_budget is not None and t.params > params_budget else "mult-adds"
+                misses.append(f"alpha {a:g} ({over} over budget at any resolution)")
             else:
                 found.append((a, (side, side)))
     else:
         for size in parse_resolutions(DEFAULT_RESOLUTIONS if res is None else res):
             best = largest_alpha(fits, size)
             if best is None:
-                misses.append(f"resolution {resolution_label(size)}")
+                misses.append(f"resolution {resolution_label(size)} (over budget even at alpha {ALPHA_GRID[0]:g})")
             else:
                 found.append((best, size))
     rows = [{**config_row(spec, a, size, num_classes), "size": size,

@@ -117,9 +117,8 @@ def print_rich(*tables: Table) -> None:
     console = Console()
     for table in tables:
         rich_table = to_rich(table)
-        if not console.is_terminal:
-            wide = console.options.update(max_width=10_000)
-            console.width = max(80, console.measure(rich_table, options=wide).maximum)
+        if not console.is_terminal:  # a table does not expand: it prints at its natural width, in one pass
+            console.width = 10_000
         console.print(rich_table)
 
 

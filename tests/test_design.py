@@ -167,7 +167,9 @@ def test_fit_pareto_front_drops_dominated_configs():
 def test_fit_nothing_fits_and_params_budget():
     result = fit("v1", "300M", "2M", alpha="0.25,0.75")
     assert [c["alpha"] for c in result["configs"]] == [0.25]
-    assert result["nothing_fits"] == ["alpha 0.75"]  # 0.75 MobileNet has 2.6 M params at any resolution
+    # 0.75 MobileNet has 2.6 M params at any resolution
+    assert result["nothing_fits"] == ["alpha 0.75 (params over budget at any resolution)"]
+    assert fit("v2", "1M", res="224")["nothing_fits"] == ["resolution 224 (over budget even at alpha 0.05)"]
 
 
 def test_analysis_notebook_reprs():
