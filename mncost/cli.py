@@ -20,7 +20,7 @@ def _group() -> None:
     """Exact mult-adds, parameters and activations of MobileNets, layer by layer."""
 
 
-Arch = Annotated[str, typer.Option(help="Architecture: v1, v2, v1-fullconv, v1-shallow.")]
+Arch = Annotated[str, typer.Option(help="Architecture: v1, v2, v1-fullconv, v1-shallow, or a spec file path.toml.")]
 # Alpha and classes are parsed by mncost, so that a bad value gets mncost's one-line message.
 Alpha = Annotated[str, typer.Option(metavar="A", help="Width multiplier alpha > 0.")]
 Res = Annotated[str, typer.Option(metavar="R", help="Input resolution: N or HxW.")]
@@ -73,7 +73,7 @@ def fit(arch: Arch = "v2",
         max_macs: Annotated[str, typer.Option(metavar="N", help="Mult-add budget: 100M, 1.5G, 2e8, 250k.")] = "100M",
         max_params: Annotated[str | None, typer.Option(metavar="N", help="Parameter budget (all params).")] = None,
         res: Annotated[str | None, typer.Option(metavar="GRID", help="Resolutions: the largest alpha for each "
-                                                "[default: 96,128,160,192,224].")] = None,
+                                                "(default 96,128,160,192,224).")] = None,
         alpha: Annotated[str | None, typer.Option(metavar="GRID", help="Alphas: the largest resolution for "
                                                   "each (instead of --res).")] = None,
         classes: Classes = "1000", fmt: Fmt = Format.rich) -> None:
