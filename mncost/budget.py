@@ -83,7 +83,7 @@ def largest_resolution(fits: Callable[[float, Size], bool], alpha: float) -> int
 
 
 def pareto(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Drop a config when another one is at least as wide and at least as large an input."""
+    """Drop a config when another one is at least as wide and at least as large an input (in pixels)."""
     def key(row: dict[str, Any]) -> tuple[float, int]:
         return row["alpha"], row["size"][0] * row["size"][1]
 
