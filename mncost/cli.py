@@ -44,6 +44,52 @@ def table(arch: Arch = "v1", alpha: Alpha = "1.0", res: Res = "224", classes: Cl
 # --- paper, scaling, report ---
 
 
+@app.command()
+def paper(table_ids: Annotated[list[str] | None, typer.Argument(metavar="[TABLE_ID]...",
+                                                              help="Tables to show (default: all).")] = None,
+          fmt: Fmt = Format.rich) -> None:
+    """The papers' tables: every published figure beside mncost's value, match and note."""
+    from .paper import paper_tables
+
+    tables = paper_tables(table_ids)
+    emit(fmt, [t.to_table() for t in tables], [t.to_dict() for t in tables])
+
+
+@app.command()
+def scaling(arch: Arch = "v1",
+            alpha: Annotated[str, typer.Option(metavar="LIST", help="Width multipliers, comma-separated.")]
+            = "1.0,0.75,0.5,0.25",
+            res: Annotated[str, typer.Option(metavar="LIST", help="Resolutions (N or HxW), comma-separated.")]
+            = "224,192,160,128",
+            classes: Classes = "1000", fmt: Fmt = Format.rich) -> None:
+    """Mult-adds and params over a grid of width multipliers and resolutions ([V1] Tables 6, 7)."""
+    from .scaling import scaling_grid
+
+    grid = scaling_grid(arch, alpha, res, classes)
+    emit(fmt, [grid.to_table()], grid.to_dict())
+
+
+@app.command()
+def report(out: Annotated[str, typer.Option(metavar="DIR", help="Folder to write the reports into.")] = "reports",
+           check: Annotated[bool, typer.Option("--check", help="Exit 1 if the reports in DIR are stale.")] = False
+           ) -> None:
+    """Write the markdown reports and SVG figures (or, with --check, verify they are current)."""
+    from .report import check_reports, write_reports
+
+    if check:
+        stale = check_reports(out)
+        for name in stale:
+            typer.echo(f"stale: {name}", err=True)
+        if stale:
+            typer.echo(f"mncost: {len(stale)} report file(s) in {out} are stale; run `mncost report --out {out}`",
+                       err=True)
+            raise typer.Exit(1)
+        typer.echo(f"{out}: reports are up to date")
+    else:
+        for path in write_reports(out):
+            typer.echo(f"wrote {path}")
+
+
 # --- compare (conventions) ---
 
 

@@ -1,0 +1,88 @@
+"""SVG figures (matplotlib, the `figures` extra; the only module that imports it, lazily).
+
+Deterministic output: a fixed SVG hash salt, no date, matplotlib's bundled DejaVu Sans
+drawn as paths, so two runs on any machine with the same matplotlib give the same bytes.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Callable
+
+from .errors import MncostError
+from .paper import data
+from .paper.tables import checkpoint_costs
+from .render import human
+from .scaling import Grid
+
+STYLE = {"svg.hashsalt": "mncost", "svg.fonttype": "path", "font.family": "DejaVu Sans", "font.size": 9,
+         "axes.grid": True, "grid.alpha": 0.3}
+SERIES = {"v1": ("MobileNetV1", "o", "tab:blue"), "v2": ("MobileNetV2", "s", "tab:orange")}
+
+
+def _matplotlib():
+    try:
+        import matplotlib
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise MncostError("figures need matplotlib; install it with `pip install mncost[figures]`") from None
+    return matplotlib, Figure
+
+
+def _svg(draw: Callable, size: tuple[float, float]) -> str:
+    """Draw on a fresh Figure and return its SVG text, deterministically."""
+    matplotlib, Figure = _matplotlib()
+    with matplotlib.rc_context(STYLE):
+        fig = Figure(figsize=size)
+        draw(fig)
+        fig.tight_layout()
+        out = io.StringIO()
+        fig.savefig(out, format="svg", metadata={"Date": None})
+    return out.getvalue()
+
+
+def accuracy_figure(axis: str = "macs") -> str:
+    """ImageNet top-1 ([SLIM], published) against computed mult-adds (log scale) or params, as [V1] Figs. 4, 5."""
+    if axis not in ("macs", "params"):
+        raise MncostError(f"axis {axis!r} is invalid; use macs or params")
+
+    def draw(fig) -> None:
+        ax = fig.add_subplot()
+        for arch, checkpoints in (("v1", data.V1_CHECKPOINTS), ("v2", data.V2_CHECKPOINTS)):
+            costs = [checkpoint_costs(cp) for cp in checkpoints]
+            x = [(macs if axis == "macs" else params) / 1e6 for macs, params in costs]
+            y = [float(cp.top1) for cp in checkpoints]
+            label, marker, color = SERIES[arch]
+            ax.scatter(x, y, marker=marker, color=color, label=f"{label} ({len(checkpoints)} checkpoints)")
+        if axis == "macs":
+            ax.set_xscale("log")
+            ax.set_xlabel("Mult-adds (millions, log scale; computed by mncost, 1001 classes)")
+        else:
+            ax.set_xlabel("Parameters (millions; computed by mncost as each table counts them)")
+        ax.set_ylabel("ImageNet top-1 % (published, [SLIM])")
+        ax.legend(loc="lower right")
+
+    return _svg(draw, (6.4, 4.2))
+
+
+def heatmap_figure(grid: Grid) -> str:
+    """Mult-adds over width alpha x resolution, one annotated cell each."""
+
+    def draw(fig) -> None:
+        ax = fig.add_subplot()
+        values = [[grid.macs(a, r) / 1e6 for r in grid.resolutions] for a in grid.alphas]
+        image = ax.imshow(values, cmap="viridis", aspect="auto")
+        ax.set_xticks(range(len(grid.resolutions)), [f"{h}" if h == w else f"{h}x{w}" for h, w in grid.resolutions])
+        ax.set_yticks(range(len(grid.alphas)), [f"{a:g}" for a in grid.alphas])
+        ax.set_xlabel("Resolution")
+        ax.set_ylabel("Width multiplier alpha")
+        ax.set_title(f"MobileNet {grid.arch}: mult-adds, {grid.classes} classes")
+        ax.grid(False)
+        peak = max(max(row) for row in values)
+        for i, row in enumerate(values):
+            for j, value in enumerate(row):
+                ax.text(j, i, human(grid.macs(grid.alphas[i], grid.resolutions[j])), ha="center", va="center",
+                        color="black" if value > 0.6 * peak else "white")
+        fig.colorbar(image, ax=ax, label="Mult-adds (millions)")
+
+    return _svg(draw, (6.4, 3.8))

@@ -1,0 +1,81 @@
+"""The alpha x rho grid of mult-adds and params, in the shape of [V1] Tables 6 and 7."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .analysis import analyze
+from .archs import parse_alpha, parse_classes, parse_resolution
+from .errors import MncostError
+from .layers import Size
+from .render import Column, Table
+
+DEFAULT_ALPHAS = "1.0,0.75,0.5,0.25"
+DEFAULT_RESOLUTIONS = "224,192,160,128"
+
+
+def parse_list(text: str, parse, what: str) -> list:
+    """A comma-separated list parsed item by item; an empty list is a MncostError."""
+    items = [item.strip() for item in str(text).split(",") if item.strip()]
+    if not items:
+        raise MncostError(f"{what} list {text!r} is empty; use comma-separated values (e.g. 1.0,0.75)")
+    return [parse(item) for item in items]
+
+
+def _res_label(res: Size) -> str:
+    return str(res[0]) if res[0] == res[1] else f"{res[0]}x{res[1]}"
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Mult-adds and params of one arch at every (alpha, resolution)."""
+
+    arch: str
+    classes: int
+    alphas: tuple[float, ...]
+    resolutions: tuple[Size, ...]
+    cells: tuple[dict[str, Any], ...]  # alpha, resolution, macs, params_paper, params
+
+    def macs(self, alpha: float, res: Size) -> int:
+        return next(c["macs"] for c in self.cells if c["alpha"] == alpha and tuple(c["resolution"]) == res)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document of `mncost scaling`: exact integers per cell."""
+        return {"arch": self.arch, "classes": self.classes, "alphas": list(self.alphas),
+                "resolutions": [list(r) for r in self.resolutions], "grid": list(self.cells)}
+
+    def to_table(self) -> Table:
+        """One row per alpha: mult-adds at each resolution, then params (they do not depend on it)."""
+        columns = [Column("alpha", "Width alpha", "number")]
+        columns += [Column(f"macs_{_res_label(r)}", f"Mult-Adds {_res_label(r)}", "count") for r in self.resolutions]
+        columns += [Column("params_paper", "Params (paper)", "count"), Column("params", "Params (all)", "count")]
+        rows = []
+        for alpha in self.alphas:
+            cells = [c for c in self.cells if c["alpha"] == alpha]
+            row: dict[str, Any] = {"alpha": alpha, "params_paper": cells[0]["params_paper"], "params": cells[0]["params"]}
+            row.update({f"macs_{_res_label(tuple(c['resolution']))}": c["macs"] for c in cells})
+            rows.append(row)
+        return Table(f"MobileNet {self.arch}: mult-adds over width alpha x resolution, {self.classes} classes",
+                     columns, rows,
+                     footer=["Mult-adds: conv and FC multiply-adds. Params (paper): conv and FC weights, as "
+                             "[V1] Tables 6 and 7; Params (all): with bias and BatchNorm. Params do not depend "
+                             "on the resolution."])
+
+
+def scaling_grid(arch: str = "v1", alphas: str | list = DEFAULT_ALPHAS, resolutions: str | list = DEFAULT_RESOLUTIONS,
+                 classes: int | str = 1000) -> Grid:
+    """Cost the arch at every alpha and resolution (lists or comma-separated strings)."""
+    alpha_list = parse_list(alphas, parse_alpha, "alpha") if isinstance(alphas, str) else [parse_alpha(a) for a in alphas]
+    res_list = (parse_list(resolutions, parse_resolution, "resolution") if isinstance(resolutions, str)
+                else [parse_resolution(r) for r in resolutions])
+    n_classes = parse_classes(classes)
+    alpha_list, res_list = list(dict.fromkeys(alpha_list)), list(dict.fromkeys(res_list))
+    cells, name = [], str(arch)
+    for alpha in alpha_list:
+        for res in res_list:
+            result = analyze(arch, alpha, res, n_classes)
+            totals, name = result.totals, result.network.arch
+            cells.append({"alpha": alpha, "resolution": list(res), "macs": totals.macs,
+                          "params_paper": totals.weights, "params": totals.params})
+    return Grid(name, n_classes, tuple(alpha_list), tuple(res_list), tuple(cells))
