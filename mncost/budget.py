@@ -25,27 +25,15 @@ ALPHA_GRID: tuple[float, ...] = tuple(float(Decimal(i) / 100) for i in range(5, 
 DEFAULT_RESOLUTIONS = "96,128,160,192,224"  # the reference checkpoints' resolutions
 MAX_RESOLUTION = 8192
 
-# [SLIM] published top-1 (%) of the reference checkpoints, by (alpha, resolution);
-# see /work/shared/paper-facts.md. They have 1001 classes.
-REFERENCE_TOP1: dict[str, dict[tuple[float, int], float]] = {
-    "v1": {(1.0, 224): 70.9, (1.0, 192): 70.0, (1.0, 160): 68.0, (1.0, 128): 65.2,
-           (0.75, 224): 68.4, (0.75, 192): 67.2, (0.75, 160): 65.3, (0.75, 128): 62.1,
-           (0.5, 224): 63.3, (0.5, 192): 61.7, (0.5, 160): 59.1, (0.5, 128): 56.3,
-           (0.25, 224): 49.8, (0.25, 192): 47.7, (0.25, 160): 45.5, (0.25, 128): 41.5},
-    "v2": {(1.4, 224): 75.0, (1.3, 224): 74.4,
-           (1.0, 224): 71.8, (1.0, 192): 70.7, (1.0, 160): 68.8, (1.0, 128): 65.3, (1.0, 96): 60.3,
-           (0.75, 224): 69.8, (0.75, 192): 68.7, (0.75, 160): 66.4, (0.75, 128): 63.2, (0.75, 96): 58.8,
-           (0.5, 224): 65.4, (0.5, 192): 63.9, (0.5, 160): 61.0, (0.5, 128): 57.7, (0.5, 96): 51.2,
-           (0.35, 224): 60.3, (0.35, 192): 58.2, (0.35, 160): 55.7, (0.35, 128): 50.8, (0.35, 96): 45.5},
-}
 
+def _checkpoints(spec: Spec) -> dict[tuple[float, int], float]:
+    """[SLIM] top-1 (%) of the reference checkpoints of this network, by (alpha, resolution); {} if none."""
+    from .paper.data import V1_CHECKPOINTS, V2_CHECKPOINTS
 
-def reference_top1(spec: Spec, alpha: float, size: Size) -> float | None:
-    """[SLIM] top-1 of the reference checkpoint of this exact network, if there is one."""
-    builtin = next((name for name in REFERENCE_TOP1 if archs.SPECS[name] == spec), None)
-    if builtin is None or size[0] != size[1]:
-        return None
-    return REFERENCE_TOP1[builtin].get((alpha, size[0]))
+    for builtin, checkpoints in ((archs.V1, V1_CHECKPOINTS), (archs.V2, V2_CHECKPOINTS)):
+        if spec == builtin:  # a spec file equal to the built-in counts too
+            return {(c.alpha, c.resolution): float(c.top1) for c in checkpoints}
+    return {}
 
 
 def _last_true(count: int, fits: Callable[[int], bool]) -> int | None:
@@ -119,24 +107,24 @@ def fit(arch: str | Spec = "v2", max_macs: int | str = "100M", max_params: int |
                 misses.append(f"resolution {resolution_label(size)} (over budget even at alpha {ALPHA_GRID[0]:g})")
             else:
                 found.append((best, size))
+    checkpoints = _checkpoints(spec)
     rows = [{**config_row(spec, a, size, num_classes), "size": size,
-             "top1": reference_top1(spec, a, size)} for a, size in found]
+             "top1": checkpoints.get((a, size[0])) if size[0] == size[1] else None} for a, size in found]
     front = pareto(rows)
     return {"arch": spec.name, "classes": num_classes, "max_macs": macs_budget, "max_params": params_budget,
             "search": "resolution" if alpha is not None else "alpha",
             "configs": [{k: v for k, v in row.items() if k != "size"} for row in front],
             "dominated": [{k: v for k, v in row.items() if k != "size"} for row in rows if row not in front],
             "nothing_fits": misses,
-            "references_within_budget": _references(spec, fits)}
+            "references_within_budget": _references(checkpoints, fits)}
 
 
-def _references(spec: Spec, fits: Callable[[float, Size], bool]) -> list[dict[str, Any]] | None:
-    """The reference checkpoints of this network that fit, best published top-1 first (None: it has none)."""
-    builtin = next((name for name in REFERENCE_TOP1 if archs.SPECS[name] == spec), None)
-    if builtin is None:
+def _references(checkpoints: dict[tuple[float, int], float],
+                fits: Callable[[float, Size], bool]) -> list[dict[str, Any]] | None:
+    """The reference checkpoints that fit, best published top-1 first (None: the network has none)."""
+    if not checkpoints:
         return None
-    hits = [{"alpha": a, "resolution": r, "top1": top1}
-            for (a, r), top1 in REFERENCE_TOP1[builtin].items() if fits(a, (r, r))]
+    hits = [{"alpha": a, "resolution": r, "top1": top1} for (a, r), top1 in checkpoints.items() if fits(a, (r, r))]
     return sorted(hits, key=lambda hit: -hit["top1"])
 
 
