@@ -8,7 +8,7 @@ from typing import Any
 from .archs import Spec, network
 from .costs import LayerCost, network_costs
 from .layers import Layer, Network, Size
-from .render import Column, Table, to_markdown
+from .render import Column, Table, to_html, to_markdown
 
 # [V1] Table 2's layer types; other kernels get their own label.
 TYPE_LABELS = {"pw": "Conv 1x1", "dw": "Conv DW {k}x{k}", "conv": "Conv {k}x{k}",
@@ -104,6 +104,9 @@ class Analysis:
 
     def _repr_markdown_(self) -> str:
         return to_markdown(self.to_table())
+
+    def _repr_html_(self) -> str:
+        return to_html(self.to_table())
 
 
 def analyze(arch: str | Spec = "v1", alpha: float = 1.0, res: int | str | Size = 224,

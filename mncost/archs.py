@@ -216,10 +216,14 @@ def parse_classes(classes: int | str) -> int:
 
 
 def get_spec(arch: str) -> Spec:
-    """The built-in spec of this name, or a MncostError listing the valid ones."""
+    """The built-in spec of this name, a spec file path ending in .toml, or a MncostError."""
     if arch in SPECS:
         return SPECS[arch]
-    raise MncostError(f"unknown arch {arch!r}; use one of: {', '.join(SPECS)}")
+    if arch.endswith(".toml"):
+        from .spec import load_spec
+
+        return load_spec(arch)
+    raise MncostError(f"unknown arch {arch!r}; use one of: {', '.join(SPECS)}, or a spec file path.toml")
 
 
 def network(arch: str | Spec = "v1", alpha: float = 1.0, res: int | str | Size = 224,

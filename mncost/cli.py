@@ -20,7 +20,7 @@ def _group() -> None:
     """Exact mult-adds, parameters and activations of MobileNets, layer by layer."""
 
 
-Arch = Annotated[str, typer.Option(help="Architecture: v1, v2, v1-fullconv, v1-shallow.")]
+Arch = Annotated[str, typer.Option(help="Architecture: v1, v2, v1-fullconv, v1-shallow, or a spec file path.toml.")]
 # Alpha and classes are parsed by mncost, so that a bad value gets mncost's one-line message.
 Alpha = Annotated[str, typer.Option(metavar="A", help="Width multiplier alpha > 0.")]
 Res = Annotated[str, typer.Option(metavar="R", help="Input resolution: N or HxW.")]
@@ -170,6 +170,37 @@ def audit(
 
 
 # --- sweep, fit (design studies) ---
+
+Grid = "comma list of values and start:stop:step ranges (stop included when on the grid)"
+
+
+@app.command()
+def sweep(arch: Arch = "v1",
+          alpha: Annotated[str, typer.Option(metavar="GRID", help=f"Width multipliers: {Grid}.")] = "0.25:1.0:0.25",
+          res: Annotated[str, typer.Option(metavar="GRID", help=f"Resolutions: {Grid}.")] = "128:224:32",
+          classes: Classes = "1000", fmt: Fmt = Format.rich) -> None:
+    """Totals for every (alpha, resolution) on a grid: one row per config."""
+    from .archs import parse_classes
+    from .design import sweep_rows, sweep_table
+
+    rows = sweep_rows(arch, alpha, res, classes)
+    emit(fmt, [sweep_table(rows, parse_classes(classes))], rows)
+
+
+@app.command()
+def fit(arch: Arch = "v2",
+        max_macs: Annotated[str, typer.Option(metavar="N", help="Mult-add budget: 100M, 1.5G, 2e8, 250k.")] = "100M",
+        max_params: Annotated[str | None, typer.Option(metavar="N", help="Parameter budget (all params).")] = None,
+        res: Annotated[str | None, typer.Option(metavar="GRID", help="Resolutions: the largest alpha for each "
+                                                "(default 96,128,160,192,224).")] = None,
+        alpha: Annotated[str | None, typer.Option(metavar="GRID", help="Alphas: the largest resolution for "
+                                                  "each (instead of --res).")] = None,
+        classes: Classes = "1000", fmt: Fmt = Format.rich) -> None:
+    """The largest configs within a budget (Pareto front), with published top-1 where a checkpoint exists."""
+    from .budget import fit as fit_budget, fit_table
+
+    result = fit_budget(arch, max_macs, max_params, res, alpha, classes)
+    emit(fmt, [fit_table(result)], result)
 
 
 def main(argv: list[str] | None = None) -> None:

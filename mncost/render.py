@@ -84,6 +84,19 @@ def to_markdown(table: Table) -> str:
     return f"**{table.title}**\n\n{body}\n{notes}\n".rstrip() + "\n"
 
 
+def to_html(table: Table) -> str:
+    """An HTML table (tabulate) with the title above and the footnotes below, for notebooks."""
+    from html import escape
+
+    from tabulate import tabulate
+
+    align = ["right" if c.kind != "text" else "left" for c in table.columns]
+    body = tabulate(_text_rows(table), headers=[c.header for c in table.columns], tablefmt="html",
+                    colalign=align, disable_numparse=True)
+    notes = "".join(f"<li>{escape(note)}</li>" for note in table.footer)
+    return f"<p><b>{escape(table.title)}</b></p>\n{body}\n" + (f"<ul>{notes}</ul>\n" if notes else "")
+
+
 def to_rich(table: Table):
     """A rich Table for the terminal, totals in bold, footnotes as its caption."""
     from rich.table import Table as RichTable
@@ -106,9 +119,8 @@ def print_rich(*tables: Table) -> None:
     console = Console()
     for table in tables:
         rich_table = to_rich(table)
-        if not console.is_terminal:
-            wide = console.options.update(max_width=10_000)
-            console.width = max(80, console.measure(rich_table, options=wide).maximum)
+        if not console.is_terminal:  # a table does not expand: it prints at its natural width, in one pass
+            console.width = 10_000
         console.print(rich_table)
 
 

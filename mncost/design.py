@@ -1,0 +1,139 @@
+"""Design studies: grids of width multipliers and resolutions, and sweeps over them.
+
+A grid is a comma list of values and ranges start:stop:step. A range runs
+from start in exact decimal steps and includes stop when stop lands on the
+grid (0.25:1:0.25 is 0.25, 0.5, 0.75, 1.0; 96:224:48 is 96, 144, 192), so
+0.1:0.3:0.1 gives 0.3, never 0.30000000000000004.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any, Iterable
+
+from .archs import Spec, get_spec, parse_alpha, parse_classes, parse_resolution
+from .errors import MncostError
+from .layers import Size
+from .render import Column, Table
+from .totals import spec_totals
+
+MAX_GRID = 100_000  # values in one grid; a typo such as 0:1:0.00001 fails fast instead of hanging
+UNITS = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
+
+
+def _decimal(text: str, what: str) -> Decimal:
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        raise MncostError(f"{what} {text.strip()!r} is not a number") from None
+    if not value.is_finite():
+        raise MncostError(f"{what} {text.strip()!r} is not a finite number")
+    return value
+
+
+def _range(item: str, what: str) -> list[Decimal]:
+    parts = item.split(":")
+    if len(parts) != 3:
+        raise MncostError(f"{what} range {item!r} is invalid; use start:stop:step (e.g. 0.25:1.4:0.05)")
+    start, stop, step = (_decimal(p, what) for p in parts)
+    if step <= 0 or stop < start:
+        raise MncostError(f"{what} range {item!r} is invalid; it needs step > 0 and start <= stop")
+    count = int((stop - start) / step) + 1
+    if count > MAX_GRID:
+        raise MncostError(f"{what} range {item!r} has {count:,} values; at most {MAX_GRID:,} are allowed")
+    return [start + i * step for i in range(count)]
+
+
+def _items(text: str, what: str) -> list[str]:
+    items = [item.strip() for item in str(text).split(",")]
+    if not all(items):
+        raise MncostError(f"{what} {text!r} is invalid; use a comma list of values or start:stop:step ranges")
+    return items
+
+
+def parse_alphas(alphas: str | float | Iterable[float | str]) -> list[float]:
+    """Width multipliers from '0.25:1.4:0.05,1.3', a number, or an iterable of numbers."""
+    if isinstance(alphas, (int, float)):
+        return [parse_alpha(alphas)]
+    if not isinstance(alphas, str):
+        return [parse_alpha(a) for a in alphas]
+    values: list[float] = []
+    for item in _items(alphas, "alpha"):
+        if ":" in item:
+            values += [parse_alpha(float(d)) for d in _range(item, "alpha")]
+        else:
+            values.append(parse_alpha(item))
+    return values
+
+
+def parse_resolutions(resolutions: str | int | Iterable[int | str | Size]) -> list[Size]:
+    """Resolutions from '96:224:16,256x192', an integer, or an iterable of resolutions (N, 'HxW', (H, W))."""
+    if isinstance(resolutions, int):
+        return [parse_resolution(resolutions)]
+    if not isinstance(resolutions, str):
+        return [parse_resolution(r) for r in resolutions]
+    values: list[Size] = []
+    for item in _items(resolutions, "resolution"):
+        if ":" in item:
+            grid = _range(item, "resolution")
+            if any(d != d.to_integral_value() for d in grid):
+                raise MncostError(f"resolution range {item!r} is invalid; use integers start:stop:step")
+            values += [parse_resolution(int(d)) for d in grid]
+        else:
+            values.append(parse_resolution(item))
+    return values
+
+
+def parse_count(text: str | int | float, what: str = "budget") -> int:
+    """A positive count such as 100M, 1.5G, 2e8, 250k or 3400000, as an int (rounded down)."""
+    raw = str(text).strip()
+    unit = raw[-1:].upper() if raw[-1:].isalpha() and raw[-1:].upper() in UNITS else ""
+    try:
+        value = Decimal(raw[:-1] if unit else raw) * UNITS[unit]
+        if not value.is_finite() or value < 1:
+            raise InvalidOperation
+    except InvalidOperation:
+        raise MncostError(f"{what} {text!r} is invalid; use a positive count such as 100M, 1.5G, 2e8 or "
+                          f"250k") from None
+    return int(value)
+
+
+def resolution_label(size: Size) -> int | str:
+    """224 for a square input, '192x256' otherwise."""
+    return size[0] if size[0] == size[1] else f"{size[0]}x{size[1]}"
+
+
+def config_row(spec: Spec, alpha: float, size: Size, classes: int) -> dict[str, Any]:
+    """One sweep row: arch, alpha, resolution and the exact totals."""
+    t = spec_totals(spec, alpha, size, classes)
+    return {"arch": spec.name, "alpha": alpha, "resolution": resolution_label(size), "macs": t.macs,
+            "params": t.params, "params_paper": t.weights, "activations": t.activations}
+
+
+def sweep_rows(arch: str | Spec, alphas: Any, resolutions: Any, classes: int | str = 1000) -> list[dict[str, Any]]:
+    """One row per (alpha, resolution), alpha-major, with exact integer totals."""
+    spec = arch if isinstance(arch, Spec) else get_spec(arch)
+    alpha_values, sizes, num_classes = parse_alphas(alphas), parse_resolutions(resolutions), parse_classes(classes)
+    return [config_row(spec, a, size, num_classes) for a in alpha_values for size in sizes]
+
+
+def sweep(arch: str | Spec = "v1", alphas: Any = "0.25:1.0:0.25", resolutions: Any = "128:224:32",
+          classes: int | str = 1000):
+    """The sweep as a pandas DataFrame (pandas imported only here)."""
+    import pandas as pd
+
+    columns = ["arch", "alpha", "resolution", "macs", "params", "params_paper", "activations"]
+    return pd.DataFrame(sweep_rows(arch, alphas, resolutions, classes), columns=columns)
+
+
+SWEEP_COLUMNS = [Column("arch", "Arch"), Column("alpha", "Alpha", "number"), Column("resolution", "Resolution"),
+                 Column("macs", "Mult-Adds", "count"), Column("params", "Params", "count"),
+                 Column("params_paper", "Params (paper)", "count"), Column("activations", "Activations", "count")]
+
+
+def sweep_table(rows: list[dict[str, Any]], classes: int) -> Table:
+    """The sweep rows as a Table, one row per config."""
+    arch = rows[0]["arch"] if rows else ""
+    return Table(title=f"Sweep of {arch}: {len(rows)} configs, {classes} classes", columns=SWEEP_COLUMNS,
+                 rows=rows, footer=["Mult-Adds: conv and FC multiply-adds. Params: every trainable parameter "
+                                    "(weights, FC bias, BatchNorm); Params (paper): conv and FC weights."])

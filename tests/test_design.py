@@ -1,0 +1,199 @@
+"""Design studies: the fast totals path, grids, budgets, sweep and fit, each against the layer-by-layer engine."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import ROOT, run_cli
+from mncost import MncostError, analyze, archs, fit, load_spec, sweep, sweep_rows, totals
+from mncost.budget import ALPHA_GRID, pareto
+from mncost.design import parse_alphas, parse_count, parse_resolutions
+
+SPECS = [*archs.SPECS.values(), load_spec(ROOT / "examples" / "v2-slim.toml")]
+
+
+@settings(max_examples=300, deadline=None)
+@given(spec=st.sampled_from(SPECS), alpha=st.floats(0.01, 3.0), h=st.integers(1, 400), w=st.integers(1, 400),
+       classes=st.integers(1, 2000))
+def test_fast_totals_equal_the_layer_by_layer_engine(spec, alpha, h, w, classes):
+    assert totals(spec, alpha, (h, w), classes) == analyze(spec, alpha, (h, w), classes).totals
+
+
+@pytest.mark.parametrize("text,values", [
+    ("0.1:0.3:0.1", [0.1, 0.2, 0.3]),  # exact decimal steps: no 0.30000000000000004
+    ("0.25:1:0.25", [0.25, 0.5, 0.75, 1.0]),
+    ("0.25:1.1:0.25", [0.25, 0.5, 0.75, 1.0]),  # stop off the grid: not included
+    ("0.35,0.5:0.6:0.05,1.4", [0.35, 0.5, 0.55, 0.6, 1.4]),
+    ("1", [1.0]),
+])
+def test_alpha_grids(text, values):
+    assert parse_alphas(text) == values
+
+
+def test_alpha_grid_of_the_issue_has_24_exact_values():
+    values = parse_alphas("0.25:1.4:0.05")
+    assert len(values) == 24 and values[0] == 0.25 and values[-1] == 1.4
+    assert all(len(repr(v)) <= 4 for v in values)  # 0.3 and 1.35, never 0.30000000000000004
+
+
+def test_resolution_grids():
+    assert [r[0] for r in parse_resolutions("96:224:16")] == list(range(96, 225, 16))
+    assert parse_resolutions("96:224:64,192x256") == [(96, 96), (160, 160), (224, 224), (192, 256)]
+    assert parse_resolutions([224, "160x192", (1, 2)]) == [(224, 224), (160, 192), (1, 2)]
+
+
+@pytest.mark.parametrize("bad", ["", "1,,2", "1:0:0.1", "0.1:1:0", "0.1:1", "a:b:c", "0:1:0.5", "0.1:1:1e-9", "-1"])
+def test_bad_alpha_grids(bad):
+    with pytest.raises(MncostError):
+        parse_alphas(bad)
+
+
+@pytest.mark.parametrize("bad", ["96:224:0.5", "0:224:32", "96:224", "9x", "1.5"])
+def test_bad_resolution_grids(bad):
+    with pytest.raises(MncostError):
+        parse_resolutions(bad)
+
+
+@pytest.mark.parametrize("text,value", [("100M", 100_000_000), ("1.5G", 1_500_000_000), ("2e8", 200_000_000),
+                                        ("250k", 250_000), ("3400000", 3_400_000), ("0.5k", 500), ("2m", 2_000_000)])
+def test_budget_units(text, value):
+    assert parse_count(text) == value
+
+
+@pytest.mark.parametrize("bad", ["", "M", "100X", "-5M", "0", "nan", "inf", "1e", "ten"])
+def test_bad_budgets(bad):
+    with pytest.raises(MncostError):
+        parse_count(bad)
+
+
+def test_sweep_rows_equal_the_engine_and_the_issue_grid_size():
+    rows = sweep_rows("v2", "0.25:1.4:0.05", "96:224:16", 1001)
+    assert len(rows) == 24 * 9
+    for row in rows[::7]:
+        t = analyze("v2", row["alpha"], row["resolution"], 1001).totals
+        assert (row["macs"], row["params"], row["params_paper"], row["activations"]) == \
+            (t.macs, t.params, t.weights, t.activations)
+    assert {row["arch"] for row in rows} == {"v2"}
+
+
+def test_sweep_dataframe():
+    frame = sweep("v1", [0.25, 1.0], [128, 224])
+    assert list(frame.columns) == ["arch", "alpha", "resolution", "macs", "params", "params_paper", "activations"]
+    assert frame.loc[(frame.alpha == 1.0) & (frame.resolution == 224), "macs"].item() == 568_740_352
+
+
+def test_cli_sweep_json_is_a_list_of_rows_and_csv_matches():
+    out = run_cli("sweep", "--arch", "examples/v1.toml", "--alpha", "0.5:1:0.25", "--res", "128,224",
+                  "--classes", "10", "--format", "json")
+    assert out.returncode == 0, out.stderr
+    rows = json.loads(out.stdout)
+    assert [(r["alpha"], r["resolution"]) for r in rows] == [(a, r) for a in (0.5, 0.75, 1.0) for r in (128, 224)]
+    assert rows == sweep_rows("v1", "0.5:1:0.25", "128,224", 10)
+    csv_out = run_cli("sweep", "--arch", "v1", "--alpha", "0.5:1:0.25", "--res", "128,224", "--classes", "10",
+                      "--format", "csv").stdout.splitlines()
+    assert csv_out[0] == "arch,alpha,resolution,macs,params,params_paper,activations"
+    assert csv_out[1:] == [",".join(str(v) for v in r.values()) for r in rows]
+
+
+@pytest.mark.parametrize("args", [["sweep", "--alpha", "0.1:0.3:0"], ["sweep", "--res", "96:224:0.5"],
+                                  ["fit", "--max-macs", "lots"], ["fit", "--max-params", "-1"],
+                                  ["fit", "--res", "160", "--alpha", "1"], ["sweep", "--classes", "0"]])
+def test_cli_bad_input_is_one_line_exit_2(args):
+    out = run_cli(*args)
+    assert out.returncode == 2 and out.stdout == "" and len(out.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in out.stderr
+
+
+def brute_force_alpha(arch, budget, res, max_params=None):
+    """The largest grid alpha whose mult-adds (and params) fit, by the layer-by-layer engine."""
+    fitting = [a for a in ALPHA_GRID if (t := analyze(arch, a, res).totals).macs <= budget
+               and (max_params is None or t.params <= max_params)]
+    return max(fitting, default=None)
+
+
+def test_fit_v2_100m_at_160_is_the_largest_alpha_that_fits():
+    out = run_cli("fit", "--arch", "v2", "--max-macs", "100M", "--res", "160", "--format", "json")
+    assert out.returncode == 0, out.stderr
+    [config] = json.loads(out.stdout)["configs"]
+    best = brute_force_alpha("v2", 100_000_000, 160)
+    assert (config["alpha"], config["resolution"]) == (best, 160)
+    assert config["macs"] == analyze("v2", best, 160).totals.macs <= 100_000_000
+    following = ALPHA_GRID[ALPHA_GRID.index(best) + 1]
+    assert analyze("v2", following, 160).totals.macs > 100_000_000
+
+
+@pytest.mark.parametrize("arch,budget,params,res", [
+    ("v1", 150_000_000, None, 224), ("v1", 50_000_000, 1_000_000, 192), ("v2", 300_000_000, None, 224),
+    ("v2", 20_000_000, None, 96), ("v2", 600_000_000, 4_000_000, 224), ("v1-shallow", 1_000_000, None, 128)])
+def test_fit_alpha_by_brute_force(arch, budget, params, res):
+    result = fit(arch, budget, params, res=[res])
+    best = brute_force_alpha(arch, budget, res, params)
+    assert [c["alpha"] for c in result["configs"]] == ([best] if best else [])
+
+
+@pytest.mark.parametrize("arch,budget,alpha", [("v1", 150_000_000, 0.5), ("v2", 100_000_000, 1.0),
+                                               ("v2", 30_000_000, 0.35)])
+def test_fit_resolution_by_brute_force(arch, budget, alpha):
+    [config] = fit(arch, budget, alpha=[alpha])["configs"]
+    fitting = [r for r in range(1, 600) if analyze(arch, alpha, r).totals.macs <= budget]
+    assert config["resolution"] == max(fitting) < 599
+
+
+def test_fit_reports_published_top1_at_a_reference_checkpoint():
+    macs = analyze("v2", 1.0, 224).totals.macs
+    [config] = fit("v2", macs, res="224")["configs"]
+    assert (config["alpha"], config["top1"]) == (1.0, 71.8)  # [SLIM] mobilenet_v2_1.0_224
+    [config] = fit("examples/v1.toml", analyze("v1", 0.5, 160).totals.macs, res="160")["configs"]
+    assert (config["alpha"], config["top1"]) == (0.5, 59.1)  # a spec file equal to V1 gets it too
+    assert fit("examples/v2-slim.toml", "100M")["references_within_budget"] is None
+
+
+def test_fit_pareto_front_drops_dominated_configs():
+    # 223 and 224 share every feature map size after the stem (PyTorch conv arithmetic), so the
+    # same alpha fits both: 224 is the same width at a larger input, and 223 is dropped.
+    result = fit("v2", "100M", res="223,224,96")
+    assert [c["resolution"] for c in result["configs"]] == [224, 96]
+    assert [d["resolution"] for d in result["dominated"]] == [223]
+    rows = [{"alpha": a, "size": (r, r)} for a, r in [(1.0, 96), (0.5, 224), (0.5, 192), (0.4, 224)]]
+    assert [(row["alpha"], row["size"][0]) for row in pareto(rows)] == [(1.0, 96), (0.5, 224)]
+
+
+def test_fit_nothing_fits_and_params_budget():
+    result = fit("v1", "300M", "2M", alpha="0.25,0.75")
+    assert [c["alpha"] for c in result["configs"]] == [0.25]
+    # 0.75 MobileNet has 2.6 M params at any resolution
+    assert result["nothing_fits"] == ["alpha 0.75 (params over budget at any resolution)"]
+    assert fit("v2", "1M", res="224")["nothing_fits"] == ["resolution 224 (over budget even at alpha 0.05)"]
+
+
+def test_analysis_notebook_reprs():
+    result = analyze("v2", 0.5, 160)
+    html = result._repr_html_()
+    assert html.count("<tr>") == len(result.layers) + 2  # header, layers, totals
+    assert "block17.project" in html and "Params 1,968,680" in html
+    assert "| block17.project" in result._repr_markdown_()
+
+
+@pytest.mark.parametrize("argv", [["sweep", "--arch", "v2", "--format", "{fmt}"], ["fit", "--format", "{fmt}"]])
+@pytest.mark.parametrize("fmt", ["rich", "json"])
+def test_sweep_and_fit_import_neither_torch_fvcore_nor_pandas(argv, fmt):
+    args = [a.format(fmt=fmt) for a in argv]
+    code = (
+        "import sys\n"
+        "from mncost.cli import main\n"
+        "try:\n"
+        f"    main({args!r})\n"
+        "except SystemExit as e:\n"
+        "    assert e.code == 0, e.code\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in {'torch', 'fvcore', 'pandas'})\n"
+        "assert not heavy, heavy\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                         env={"PYTHONPATH": str(ROOT), "PATH": ""})
+    assert out.returncode == 0, out.stderr

@@ -1,0 +1,110 @@
+"""Spec files: the shipped examples equal the built-ins, a spec-file V2 crosschecks against fvcore, bad specs fail clearly."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import ROOT, run_cli
+from mncost import MncostError, archs, network, total_cost
+from mncost.costs import network_costs
+from mncost.spec import load_spec
+
+EXAMPLES = ROOT / "examples"
+CONFIGS = [(1.0, 224, 1000), (0.35, 96, 1001), (0.75, (160, 192), 10), (1.4, 224, 1000), (0.1, 33, 7)]
+
+
+@pytest.mark.parametrize("name", ["v1", "v2"])
+def test_example_spec_is_the_builtin(name):
+    path = EXAMPLES / f"{name}.toml"
+    assert load_spec(path) == archs.SPECS[name]
+    for alpha, res, classes in CONFIGS:
+        from_file, builtin = network(str(path), alpha, res, classes), network(name, alpha, res, classes)
+        assert from_file.layers == builtin.layers  # every field of every layer: shapes, groups, shortcuts
+        assert network_costs(from_file) == network_costs(builtin)
+        assert from_file.dropout == builtin.dropout and from_file.notes == builtin.notes
+
+
+def test_spec_file_works_through_the_cli_like_the_builtin():
+    from_file = run_cli("table", "--arch", "examples/v2.toml", "--alpha", "0.5", "--res", "160", "--format", "json")
+    builtin = run_cli("table", "--arch", "v2", "--alpha", "0.5", "--res", "160", "--format", "json")
+    assert from_file.returncode == 0, from_file.stderr
+    assert json.loads(from_file.stdout) == json.loads(builtin.stdout)
+
+
+def test_custom_example_follows_its_table():
+    spec = load_spec(EXAMPLES / "v2-slim.toml")
+    net = network(spec, 1.0, 224, 1000)
+    assert [layer.out_channels for layer in net.layers if layer.name.endswith(".expand")][:2] == [16 * 4, 24 * 4]
+    assert sum(row.n for row in spec.rows) == 15 and net.layer("conv2").out_channels == 1024
+    assert network(spec, 0.5, 224).layer("conv2").out_channels == 512  # thin_head = true
+
+
+@pytest.mark.parametrize("alpha,res", [(1.0, 224), (0.5, (160, 192))])
+def test_spec_file_v2_crosschecks_against_fvcore(alpha, res):
+    torch = pytest.importorskip("torch")
+    fvcore_nn = pytest.importorskip("fvcore.nn")
+    from mncost.torch.build import build_module, input_tensor
+
+    net = network(str(EXAMPLES / "v2.toml"), alpha, res, 1000)
+    model = build_module(net)
+    with torch.no_grad():
+        analysis = fvcore_nn.FlopCountAnalysis(model, input_tensor(net))
+        analysis.unsupported_ops_warnings(False)
+        analysis.uncalled_modules_warnings(False)
+        by_module = analysis.by_module_and_operator()
+    params = fvcore_nn.parameter_count(model)
+    for layer, cost in network_costs(net):
+        ops = by_module.get(layer.name, {})
+        assert ops.get("conv", 0) + ops.get("linear", 0) == cost.macs, layer.name
+        assert params.get(layer.name, 0) == cost.params, layer.name
+    assert params[""] == total_cost(net).params
+
+
+V2_HEAD = 'stem = 32\nrounding = "divisible"\n'
+GOOD_STAGES = 'stages = [{t = 1, c = 16, n = 1, s = 1}, {t = 6, c = 24, n = 2, s = 2}, {t = 6, c = 32, n = 3, s = 2}]\n'
+
+
+@pytest.mark.parametrize("text,key,problem", [
+    (V2_HEAD + 'stages = [{t = 1, c = 16, n = 1, s = 1}, {t = 6, c = 24, n = 2, s = 2}, {t = 0, c = 32, n = 3, s = 2}]',
+     "stages[2].t", "> 0"),
+    (V2_HEAD + 'stages = [{t = 1, c = 16, n = 1}]', "stages[0].s", "missing"),
+    (V2_HEAD + 'stages = [{t = 1, c = 16.5, n = 1, s = 1}]', "stages[0].c", "integer"),
+    (V2_HEAD + 'stages = [{t = 1, c = 16, n = 1, s = 1, k = 5}]', "stages[0].k", "unknown key"),
+    (V2_HEAD + 'stages = [{c = 16, s = 1, type = "dense"}]', "stages[0].type", "one of"),
+    (V2_HEAD + 'stages = [{c = 64, s = 1, n = true}]', "stages[0].n", "integer"),
+    (V2_HEAD + 'stages = [3]', "stages[0]", "table"),
+    (V2_HEAD + 'stages = []', "stages", "at least one"),
+    (V2_HEAD, "stages", "missing"),
+    ('rounding = "floor"\n' + GOOD_STAGES, "stem", "missing"),
+    ('stem = -32\n' + GOOD_STAGES, "stem", "> 0"),
+    ('stem = 32\nrounding = "ceil"\n' + GOOD_STAGES, "rounding", "floor, divisible"),
+    ('stem = 32\nactivation = "gelu"\n' + GOOD_STAGES, "activation", "relu, relu6"),
+    ('stem = 32\nhead = "big"\n' + GOOD_STAGES, "head", "integer"),
+    ('stem = 32\nthin_head = 1\n' + GOOD_STAGES, "thin_head", "true or false"),
+    ('stem = 32\ndropout = 1.5\n' + GOOD_STAGES, "dropout", "[0, 1)"),
+    ('stem = 32\nwidth = 2\n' + GOOD_STAGES, "width", "unknown key"),
+    ('stem = 32\nstages = [{t = 1, c = 16', "", "not valid TOML"),
+])
+def test_bad_spec_names_file_key_and_problem(tmp_path, text, key, problem):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(MncostError) as error:
+        load_spec(path)
+    message = str(error.value)
+    assert message.startswith(f"spec file {path}: ")
+    assert not key or f": {key}: " in message
+    assert problem in message and "\n" not in message
+
+
+@pytest.mark.parametrize("command", [["table"], ["sweep", "--alpha", "1", "--res", "224"], ["fit"]])
+def test_bad_spec_through_the_cli_is_one_line_exit_2(tmp_path, command):
+    path = tmp_path / "bad.toml"
+    path.write_text(V2_HEAD + 'stages = [{t = 1, c = 16, n = 1, s = 1}, {t = 6, c = 24, n = 2, s = 2}, '
+                              '{t = -6, c = 32, n = 3, s = 2}]')
+    out = run_cli(*command, "--arch", str(path))
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr.strip() == f"mncost: error: spec file {path}: stages[2].t: must be > 0, got -6"
+    missing = run_cli(*command, "--arch", str(tmp_path / "nope.toml"))
+    assert missing.returncode == 2 and "nope.toml: no such file" in missing.stderr
