@@ -19,6 +19,23 @@ def run_cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
                           timeout=timeout, env=env, cwd=ROOT)
 
 
+def heavy_imports(argv: list[str], heavy: tuple[str, ...] = ("torch", "fvcore", "pandas")) -> list[str]:
+    """Run the CLI with argv in a fresh interpreter; the heavy top-level modules it imported."""
+    code = (
+        "import sys\n"
+        "from mncost.cli import main\n"
+        "try:\n"
+        f"    main({argv!r})\n"
+        "except SystemExit as e:\n"
+        "    assert e.code == 0, e.code\n"
+        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({heavy!r})))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                         env={"PYTHONPATH": str(ROOT), "PATH": ""})
+    assert out.returncode == 0, out.stderr
+    return eval(out.stdout.strip().splitlines()[-1])
+
+
 @pytest.fixture
 def cli():
     return run_cli

@@ -5,12 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-import subprocess
-import sys
 
 import pytest
 
-from conftest import ROOT, run_cli
+from conftest import run_cli
 from mncost import network, total_cost
 
 
@@ -61,21 +59,3 @@ def test_bad_input_is_one_line_and_exit_2(args, names):
     assert out.stdout == ""
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and names in lines[0] and "Traceback" not in out.stderr
-
-
-@pytest.mark.parametrize("fmt", ["rich", "md", "csv", "json"])
-def test_table_imports_neither_torch_fvcore_nor_pandas(fmt):
-    code = (
-        "import sys\n"
-        "from mncost.cli import main\n"
-        "try:\n"
-        f"    main(['table', '--arch', 'v1', '--alpha', '0.25', '--res', '128', '--format', '{fmt}'])\n"
-        "except SystemExit as e:\n"
-        "    assert e.code == 0, e.code\n"
-        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in {'torch', 'fvcore', 'pandas'})\n"
-        "print('HEAVY', heavy, file=sys.stderr)\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
-                         env={"PYTHONPATH": str(ROOT), "PATH": ""})
-    assert out.returncode == 0, out.stderr
-    assert "HEAVY []" in out.stderr

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 from hypothesis import given, settings
@@ -178,22 +176,3 @@ def test_analysis_notebook_reprs():
     assert html.count("<tr>") == len(result.layers) + 2  # header, layers, totals
     assert "block17.project" in html and "Params 1,968,680" in html
     assert "| block17.project" in result._repr_markdown_()
-
-
-@pytest.mark.parametrize("argv", [["sweep", "--arch", "v2", "--format", "{fmt}"], ["fit", "--format", "{fmt}"]])
-@pytest.mark.parametrize("fmt", ["rich", "json"])
-def test_sweep_and_fit_import_neither_torch_fvcore_nor_pandas(argv, fmt):
-    args = [a.format(fmt=fmt) for a in argv]
-    code = (
-        "import sys\n"
-        "from mncost.cli import main\n"
-        "try:\n"
-        f"    main({args!r})\n"
-        "except SystemExit as e:\n"
-        "    assert e.code == 0, e.code\n"
-        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in {'torch', 'fvcore', 'pandas'})\n"
-        "assert not heavy, heavy\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
-                         env={"PYTHONPATH": str(ROOT), "PATH": ""})
-    assert out.returncode == 0, out.stderr

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from decimal import Decimal
 
 import pytest
 
-from conftest import ROOT, run_cli
+from conftest import run_cli
 from mncost.paper import TABLES, data, paper_tables
 from mncost.paper.compare import method
 
@@ -160,13 +157,3 @@ def test_cli_scaling_bad_input(args):
 def test_variants_work_in_mncost_table(arch, macs_m, params_m):
     totals = json.loads(run_cli("table", "--arch", arch, "--format", "json").stdout)["totals"]
     assert round(totals["macs"] / 1e6) == macs_m and round(totals["params_paper"] / 1e6, 1) == params_m
-
-
-def test_paper_and_scaling_import_no_heavy_modules():
-    code = ("import sys\nfrom mncost.cli import main\n"
-            "for argv in (['paper', '--format', 'json'], ['scaling', '--format', 'csv']):\n"
-            "    try:\n        main(argv)\n    except SystemExit:\n        pass\n"
-            "print(sorted(m for m in ('torch', 'fvcore', 'pandas', 'matplotlib') if m in sys.modules), file=sys.stderr)\n")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
-    assert result.stderr.strip().splitlines()[-1] == "[]"

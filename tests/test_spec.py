@@ -7,7 +7,7 @@ import json
 import pytest
 
 from conftest import ROOT, run_cli
-from mncost import MncostError, archs, network, total_cost
+from mncost import MncostError, archs, network
 from mncost.costs import network_costs
 from mncost.spec import load_spec
 
@@ -43,23 +43,11 @@ def test_custom_example_follows_its_table():
 
 @pytest.mark.parametrize("alpha,res", [(1.0, 224), (0.5, (160, 192))])
 def test_spec_file_v2_crosschecks_against_fvcore(alpha, res):
-    torch = pytest.importorskip("torch")
-    fvcore_nn = pytest.importorskip("fvcore.nn")
-    from mncost.torch.build import build_module, input_tensor
+    from mncost.crosscheck import check
 
-    net = network(str(EXAMPLES / "v2.toml"), alpha, res, 1000)
-    model = build_module(net)
-    with torch.no_grad():
-        analysis = fvcore_nn.FlopCountAnalysis(model, input_tensor(net))
-        analysis.unsupported_ops_warnings(False)
-        analysis.uncalled_modules_warnings(False)
-        by_module = analysis.by_module_and_operator()
-    params = fvcore_nn.parameter_count(model)
-    for layer, cost in network_costs(net):
-        ops = by_module.get(layer.name, {})
-        assert ops.get("conv", 0) + ops.get("linear", 0) == cost.macs, layer.name
-        assert params.get(layer.name, 0) == cost.params, layer.name
-    assert params[""] == total_cost(net).params
+    result = check(network(str(EXAMPLES / "v2.toml"), alpha, res, 1000))
+    assert result.ok, [layer.name for layer in result.layers if not layer.ok]
+    assert len(result.layers) == len(network("v2", alpha, res).layers)
 
 
 V2_HEAD = 'stem = 32\nrounding = "divisible"\n'
