@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Annotated, Optional
 
+import click
 import typer
 
 from .errors import MncostError
@@ -211,9 +212,9 @@ def main(argv: list[str] | None = None) -> None:
     except MncostError as error:
         typer.echo(f"mncost: error: {error}", err=True)
         sys.exit(2)
-    except typer._click.exceptions.ClickException as error:  # usage errors: bad option, value or choice
+    except click.ClickException as error:  # usage errors: bad option, value or choice
         typer.echo(f"mncost: error: {error.format_message()}", err=True)
         sys.exit(2)
-    except typer.Abort:
+    except click.Abort:
         sys.exit(130)
     sys.exit(code if isinstance(code, int) else 0)
