@@ -6,6 +6,7 @@ import tempfile
 from pathlib import Path
 
 from .analysis import Analysis, analyze
+from .errors import MncostError
 from .paper import paper_tables
 from .render import Column, Table, to_markdown
 from .scaling import scaling_grid
@@ -78,8 +79,11 @@ def write_reports(out: str | Path = "reports") -> list[Path]:
     paths = []
     for name, text in render_reports().items():
         path = Path(out) / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8", newline="\n")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8", newline="\n")
+        except OSError as error:
+            raise MncostError(f"cannot write {path}: {error.strerror or error}") from None
         paths.append(path)
     return paths
 

@@ -39,3 +39,11 @@ def test_report_links_resolve_and_numbers_match_the_cli():
     table_md = run_cli("table", "--format", "md").stdout
     assert table_md in (reports / "v1.md").read_text()
     assert run_cli("paper", "v2-slim", "--format", "md").stdout in (reports / "paper.md").read_text()
+
+
+def test_an_unwritable_folder_is_one_line_and_exit_2(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    out = run_cli("report", "--out", str(blocker / "reports"))
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr.startswith("mncost: error: cannot write") and len(out.stderr.splitlines()) == 1
