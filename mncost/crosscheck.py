@@ -12,10 +12,11 @@ import itertools
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
-from .archs import network, parse_alpha, parse_classes, parse_resolution
+from .archs import network, parse_classes
+from .design import parse_alphas, parse_resolutions
 from .costs import network_costs
 from .errors import MncostError
-from .layers import Network, Size
+from .layers import Network
 from .paper.data import SLIM_CLASSES, V1_CHECKPOINTS, V2_CHECKPOINTS
 from .render import Column, Table
 
@@ -108,13 +109,6 @@ def check(net: Network) -> ConfigCheck:
     return join(net, count_network(net))
 
 
-def _split(value: str, parse: Callable[[str], Any]) -> list[Any]:
-    items = [item.strip() for item in value.split(",")]
-    if not all(items):
-        raise MncostError(f"list {value!r} has an empty item; separate values with commas (e.g. 1.0,0.5)")
-    return [parse(item) for item in items]
-
-
 def configs(arch: str | None, alpha: str | None, res: str | None, classes: str | None,
             grid: str | None) -> list[Network]:
     """The Networks to check: a named grid, or the cartesian product of comma lists."""
@@ -125,9 +119,8 @@ def configs(arch: str | None, alpha: str | None, res: str | None, classes: str |
             raise MncostError(f"--grid {grid} sets arch, alpha and resolution; drop --arch/--alpha/--res")
         k = parse_classes(classes) if classes is not None else PAPER_CLASSES
         return [network(a, w, r, k) for a, w, r in GRIDS[grid]]
-    archs = _split(arch or "v1", str)
-    alphas = _split(alpha or "1.0", parse_alpha)
-    sizes: list[Size] = _split(res or "224", parse_resolution)
+    archs = [name.strip() for name in (arch or "v1").split(",")]
+    alphas, sizes = parse_alphas(alpha or "1.0"), parse_resolutions(res or "224")
     k = parse_classes(classes if classes is not None else "1000")
     return [network(a, w, r, k) for a, w, r in itertools.product(archs, alphas, sizes)]
 

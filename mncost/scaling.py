@@ -6,21 +6,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from .analysis import analyze
-from .archs import parse_alpha, parse_classes, parse_resolution
-from .errors import MncostError
+from .archs import parse_classes
+from .design import parse_alphas, parse_resolutions
 from .layers import Size
 from .render import Column, Table
 
 DEFAULT_ALPHAS = "1.0,0.75,0.5,0.25"
 DEFAULT_RESOLUTIONS = "224,192,160,128"
-
-
-def parse_list(text: str, parse, what: str) -> list:
-    """A comma-separated list parsed item by item; an empty list is a MncostError."""
-    items = [item.strip() for item in str(text).split(",") if item.strip()]
-    if not items:
-        raise MncostError(f"{what} list {text!r} is empty; use comma-separated values (e.g. 1.0,0.75)")
-    return [parse(item) for item in items]
 
 
 def _res_label(res: Size) -> str:
@@ -65,10 +57,8 @@ class Grid:
 
 def scaling_grid(arch: str = "v1", alphas: str | list = DEFAULT_ALPHAS, resolutions: str | list = DEFAULT_RESOLUTIONS,
                  classes: int | str = 1000) -> Grid:
-    """Cost the arch at every alpha and resolution (lists or comma-separated strings)."""
-    alpha_list = parse_list(alphas, parse_alpha, "alpha") if isinstance(alphas, str) else [parse_alpha(a) for a in alphas]
-    res_list = (parse_list(resolutions, parse_resolution, "resolution") if isinstance(resolutions, str)
-                else [parse_resolution(r) for r in resolutions])
+    """Cost the arch at every alpha and resolution (lists, or comma lists and start:stop:step ranges)."""
+    alpha_list, res_list = parse_alphas(alphas), parse_resolutions(resolutions)
     n_classes = parse_classes(classes)
     alpha_list, res_list = list(dict.fromkeys(alpha_list)), list(dict.fromkeys(res_list))
     cells, name = [], str(arch)
