@@ -122,8 +122,8 @@ V1 = Spec(
           Separable(1024, 2),
           # Printed as "Conv dw / s2" with a 7x7 output: a misprint, stride 1 as in the reference.
           Separable(1024, 1)),
-    notes=("[V1] Table 1 prints the last depthwise conv as s2; its output is 7x7, so it is s1 "
-           "(as in the reference implementation).",),
+    notes=("[V1] Table 1 prints the last block's depthwise conv as s2, yet at 224 its output stays 7x7: "
+           "mncost uses s1, as the reference implementation does.",),
 )
 
 # [V2] Table 2: expansion t, output channels c, repeats n, stride s of the first block.
