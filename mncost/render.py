@@ -73,13 +73,17 @@ def _text_rows(table: Table) -> list[list[str]]:
     return [[cell(row.get(c.key), c.kind) for c in table.columns] for row in rows]
 
 
-def to_markdown(table: Table) -> str:
-    """A GitHub markdown table (tabulate) with the footnotes below."""
+def _tabulate(table: Table, tablefmt: str) -> str:
     from tabulate import tabulate
 
     align = ["right" if c.kind != "text" else "left" for c in table.columns]
-    body = tabulate(_text_rows(table), headers=[c.header for c in table.columns], tablefmt="github",
+    return tabulate(_text_rows(table), headers=[c.header for c in table.columns], tablefmt=tablefmt,
                     colalign=align, disable_numparse=True)
+
+
+def to_markdown(table: Table) -> str:
+    """A GitHub markdown table (tabulate) with the footnotes below."""
+    body = _tabulate(table, "github")
     notes = "".join(f"\n- {note}" for note in table.footer)
     return f"**{table.title}**\n\n{body}\n{notes}\n".rstrip() + "\n"
 
@@ -88,11 +92,7 @@ def to_html(table: Table) -> str:
     """An HTML table (tabulate) with the title above and the footnotes below, for notebooks."""
     from html import escape
 
-    from tabulate import tabulate
-
-    align = ["right" if c.kind != "text" else "left" for c in table.columns]
-    body = tabulate(_text_rows(table), headers=[c.header for c in table.columns], tablefmt="html",
-                    colalign=align, disable_numparse=True)
+    body = _tabulate(table, "html")
     notes = "".join(f"<li>{escape(note)}</li>" for note in table.footer)
     return f"<p><b>{escape(table.title)}</b></p>\n{body}\n" + (f"<ul>{notes}</ul>\n" if notes else "")
 
