@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
@@ -150,6 +151,9 @@ def test_fit_reports_published_top1_at_a_reference_checkpoint():
     [config] = fit("examples/v1.toml", analyze("v1", 0.5, 160).totals.macs, res="160")["configs"]
     assert (config["alpha"], config["top1"]) == (0.5, 59.1)  # a spec file equal to V1 gets it too
     assert fit("examples/v2-slim.toml", "100M")["references_within_budget"] is None
+    renamed = replace(archs.V2, name="my-v2", notes=("my own notes",))
+    [config] = fit(renamed, analyze("v2", 1.0, 224).totals.macs, res="224")["configs"]
+    assert config["top1"] == 71.8  # the same network under another name and notes
 
 
 def test_fit_pareto_front_drops_dominated_configs():
