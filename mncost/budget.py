@@ -16,7 +16,7 @@ from typing import Any, Callable, Sequence
 
 from . import archs
 from .archs import Spec, get_spec, parse_classes
-from .design import config_row, parse_alphas, parse_count, parse_resolutions, resolution_label
+from .design import SWEEP_COLUMNS, config_row, parse_alphas, parse_count, parse_resolutions, resolution_label
 from .errors import MncostError
 from .layers import Size
 from .render import Column, Table
@@ -151,9 +151,6 @@ def fit_table(result: dict[str, Any]) -> Table:
                       + "; ".join(f"{r['alpha']:g}/{r['resolution']} {r['top1']}%" for r in refs[:5]) + ".")
     elif refs is not None:
         footer.append("No reference checkpoint fits this budget.")
-    columns = [Column("arch", "Arch"), Column("alpha", "Alpha", "number"), Column("resolution", "Resolution"),
-               Column("macs", "Mult-Adds", "count"), Column("params", "Params", "count"),
-               Column("params_paper", "Params (paper)", "count"), Column("activations", "Activations", "count"),
-               Column("top1", "Top-1 % [SLIM]", "number")]
+    columns = [*SWEEP_COLUMNS, Column("top1", "Top-1 % [SLIM]", "number")]
     return Table(title=f"{result['arch']} within {budget}, {result['classes']} classes", columns=columns,
                  rows=result["configs"], footer=footer)

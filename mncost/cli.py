@@ -11,9 +11,7 @@ import typer
 from .errors import MncostError
 from .render import Format, emit
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Exact mult-adds, parameters and activations of MobileNets, layer by layer.")
-
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False)
 
 
 @app.callback()
@@ -27,6 +25,7 @@ Alpha = Annotated[str, typer.Option(metavar="A", help="Width multiplier alpha > 
 Res = Annotated[str, typer.Option(metavar="R", help="Input resolution: N or HxW.")]
 Classes = Annotated[str, typer.Option(metavar="K", help="Number of classes (>= 1).")]
 Fmt = Annotated[Format, typer.Option("--format", help="Output format.")]
+GRID = "comma list of values and start:stop:step ranges (stop included when on the grid)"
 
 
 @app.command()
@@ -45,8 +44,8 @@ def table(arch: Arch = "v1", alpha: Alpha = "1.0", res: Res = "224", classes: Cl
 @app.command()
 def crosscheck(
     arch: Annotated[Optional[str], typer.Option(help="Architectures, comma-separated (v1,v2).")] = None,
-    alpha: Annotated[Optional[str], typer.Option(metavar="A[,A...]", help="Width multipliers, comma-separated.")] = None,
-    res: Annotated[Optional[str], typer.Option(metavar="R[,R...]", help="Resolutions (N or HxW), comma-separated.")] = None,
+    alpha: Annotated[Optional[str], typer.Option(metavar="GRID", help=f"Width multipliers: {GRID}.")] = None,
+    res: Annotated[Optional[str], typer.Option(metavar="GRID", help=f"Resolutions (N or HxW): {GRID}.")] = None,
     classes: Annotated[Optional[str], typer.Option(metavar="K", help="Classes (default 1000; 1001 with --grid).")] = None,
     grid: Annotated[Optional[str], typer.Option(help="'paper': the 16 V1 and 22 V2 reference checkpoints.")] = None,
     fmt: Fmt = Format.rich,
@@ -89,9 +88,9 @@ def paper(table_ids: Annotated[list[str] | None, typer.Argument(metavar="[TABLE_
 
 @app.command()
 def scaling(arch: Arch = "v1",
-            alpha: Annotated[str, typer.Option(metavar="LIST", help="Width multipliers, comma-separated.")]
+            alpha: Annotated[str, typer.Option(metavar="GRID", help=f"Width multipliers: {GRID}.")]
             = "1.0,0.75,0.5,0.25",
-            res: Annotated[str, typer.Option(metavar="LIST", help="Resolutions (N or HxW), comma-separated.")]
+            res: Annotated[str, typer.Option(metavar="GRID", help=f"Resolutions (N or HxW): {GRID}.")]
             = "224,192,160,128",
             classes: Classes = "1000", fmt: Fmt = Format.rich) -> None:
     """Mult-adds and params over a grid of width multipliers and resolutions ([V1] Tables 6, 7)."""
@@ -172,13 +171,10 @@ def audit(
 
 # --- sweep, fit (design studies) ---
 
-Grid = "comma list of values and start:stop:step ranges (stop included when on the grid)"
-
-
 @app.command()
 def sweep(arch: Arch = "v1",
-          alpha: Annotated[str, typer.Option(metavar="GRID", help=f"Width multipliers: {Grid}.")] = "0.25:1.0:0.25",
-          res: Annotated[str, typer.Option(metavar="GRID", help=f"Resolutions: {Grid}.")] = "128:224:32",
+          alpha: Annotated[str, typer.Option(metavar="GRID", help=f"Width multipliers: {GRID}.")] = "0.25:1.0:0.25",
+          res: Annotated[str, typer.Option(metavar="GRID", help=f"Resolutions (N or HxW): {GRID}.")] = "128:224:32",
           classes: Classes = "1000", fmt: Fmt = Format.rich) -> None:
     """Totals for every (alpha, resolution) on a grid: one row per config."""
     from .archs import parse_classes

@@ -1,7 +1,10 @@
 """Network totals straight from a Spec's rows with plain integers: the fast path for sweeps and fits.
 
 It walks the same table as archs.build but keeps only running sums, no Layer
-objects; tests check that it equals the layer-by-layer engine exactly.
+objects; tests check that it equals the layer-by-layer engine exactly. It restates
+each row type's layout on purpose: driving the rows' own `add()` with a summing
+stack is exact too but three times slower (30 us against 10 us for V2), which
+would miss the 5,000x-faster-than-fvcore target.
 """
 
 from __future__ import annotations

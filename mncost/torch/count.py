@@ -71,8 +71,11 @@ def count_network(net: Network) -> dict[str, ModuleCount]:
     return count_modules(build_module(net), input_tensor(net), [layer.name for layer in net.layers])
 
 
+def trainable_params(model: nn.Module) -> int:
+    """The number of trainable parameters, as PyTorch users count them."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
 def count_model(model: nn.Module, inputs: torch.Tensor) -> ModuleCount:
     """fvcore's count of a whole model (anyone's), with its trainable parameters."""
-    ops = fvcore_analysis(model, inputs).by_operator()
-    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    return split_ops(ops, trainable)
+    return split_ops(fvcore_analysis(model, inputs).by_operator(), trainable_params(model))

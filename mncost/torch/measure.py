@@ -17,6 +17,7 @@ import torch
 
 from ..layers import Network
 from .build import build_module, input_tensor
+from .count import fvcore_analysis, trainable_params
 
 
 @dataclass(frozen=True)
@@ -40,20 +41,16 @@ def _quiet() -> contextlib.ExitStack:
 
 def pytorch_params(net: Network) -> Measurement:
     """sum(p.numel()) over the trainable parameters; PyTorch prints no ops total."""
-    module = build_module(net)
-    return Measurement(None, sum(p.numel() for p in module.parameters() if p.requires_grad))
+    return Measurement(None, trainable_params(build_module(net)))
 
 
 def fvcore_count(net: Network) -> Measurement:
     """fvcore FlopCountAnalysis(...).total() and parameter_count(...)['']."""
-    from fvcore.nn import FlopCountAnalysis, parameter_count
+    from fvcore.nn import parameter_count
 
     module = build_module(net)
     with _quiet():
-        analysis = FlopCountAnalysis(module, input_tensor(net))
-        analysis.unsupported_ops_warnings(False)
-        analysis.uncalled_modules_warnings(False)
-        total = analysis.total()
+        total = fvcore_analysis(module, input_tensor(net)).total()
     return Measurement(int(total), parameter_count(module)[""])
 
 
