@@ -52,7 +52,7 @@ def _index() -> str:
     summary = Table("The papers' tables", [Column("id", "Table"), Column("source", "Source"), Column("title", "Title"),
                                            Column("matched", "Rows matching")],
                     [{"id": f"[{t.id}](paper.md#{t.id})", "source": t.source, "title": t.title,
-                      "matched": f"{sum(r.match is True for r in t.rows)} of {sum(r.match is not None for r in t.rows)}"}
+                      "matched": t.score}
                      for t in paper_tables()])
     return (f"{HEADER}# mncost reports\n\n"
             "- [MobileNetV1](v1.md): per-layer costs at 1.0/224, share per layer type, alpha x resolution grid.\n"

@@ -5,18 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .analysis import analyze
-from .archs import parse_classes
-from .design import parse_alphas, parse_resolutions
+from .archs import Spec, get_spec, parse_classes
+from .design import parse_alphas, parse_resolutions, resolution_label
 from .layers import Size
 from .render import Column, Table
+from .totals import spec_totals
 
 DEFAULT_ALPHAS = "1.0,0.75,0.5,0.25"
 DEFAULT_RESOLUTIONS = "224,192,160,128"
-
-
-def _res_label(res: Size) -> str:
-    return str(res[0]) if res[0] == res[1] else f"{res[0]}x{res[1]}"
 
 
 @dataclass(frozen=True)
@@ -40,13 +36,13 @@ class Grid:
     def to_table(self) -> Table:
         """One row per alpha: mult-adds at each resolution, then params (they do not depend on it)."""
         columns = [Column("alpha", "Width alpha", "number")]
-        columns += [Column(f"macs_{_res_label(r)}", f"Mult-Adds {_res_label(r)}", "count") for r in self.resolutions]
+        columns += [Column(f"macs_{resolution_label(r)}", f"Mult-Adds {resolution_label(r)}", "count") for r in self.resolutions]
         columns += [Column("params_paper", "Params (paper)", "count"), Column("params", "Params (all)", "count")]
         rows = []
         for alpha in self.alphas:
             cells = [c for c in self.cells if c["alpha"] == alpha]
             row: dict[str, Any] = {"alpha": alpha, "params_paper": cells[0]["params_paper"], "params": cells[0]["params"]}
-            row.update({f"macs_{_res_label(tuple(c['resolution']))}": c["macs"] for c in cells})
+            row.update({f"macs_{resolution_label(tuple(c['resolution']))}": c["macs"] for c in cells})
             rows.append(row)
         return Table(f"MobileNet {self.arch}: mult-adds over width alpha x resolution, {self.classes} classes",
                      columns, rows,
@@ -55,17 +51,17 @@ class Grid:
                              "on the resolution."])
 
 
-def scaling_grid(arch: str = "v1", alphas: str | list = DEFAULT_ALPHAS, resolutions: str | list = DEFAULT_RESOLUTIONS,
+def scaling_grid(arch: str | Spec = "v1", alphas: str | list = DEFAULT_ALPHAS, resolutions: str | list = DEFAULT_RESOLUTIONS,
                  classes: int | str = 1000) -> Grid:
     """Cost the arch at every alpha and resolution (lists, or comma lists and start:stop:step ranges)."""
     alpha_list, res_list = parse_alphas(alphas), parse_resolutions(resolutions)
     n_classes = parse_classes(classes)
     alpha_list, res_list = list(dict.fromkeys(alpha_list)), list(dict.fromkeys(res_list))
-    cells, name = [], str(arch)
+    spec = arch if isinstance(arch, Spec) else get_spec(arch)
+    cells = []
     for alpha in alpha_list:
         for res in res_list:
-            result = analyze(arch, alpha, res, n_classes)
-            totals, name = result.totals, result.network.arch
-            cells.append({"alpha": alpha, "resolution": list(res), "macs": totals.macs,
-                          "params_paper": totals.weights, "params": totals.params})
-    return Grid(name, n_classes, tuple(alpha_list), tuple(res_list), tuple(cells))
+            t = spec_totals(spec, alpha, res, n_classes)
+            cells.append({"alpha": alpha, "resolution": list(res), "macs": t.macs,
+                          "params_paper": t.weights, "params": t.params})
+    return Grid(spec.name, n_classes, tuple(alpha_list), tuple(res_list), tuple(cells))

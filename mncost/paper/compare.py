@@ -105,6 +105,11 @@ class PaperTable:
     def keys(self) -> list[str]:
         return [key for key in HEADERS if any(key in row.published for row in self.rows)]
 
+    @property
+    def score(self) -> str:
+        """How many computed rows match: '3 of 4'."""
+        return f"{sum(row.match is True for row in self.rows)} of {sum(row.match is not None for row in self.rows)}"
+
     def _computed(self, key: str) -> bool:
         return any(row.computed.get(key) is not None for row in self.rows)
 
@@ -129,7 +134,5 @@ class PaperTable:
                 if self._computed(key):
                     record[f"computed_{key}"] = row.computed.get(key)
             rows.append({**record, "match": row.match, "note": row.note})
-        matched = sum(row.match is True for row in self.rows)
-        compared = sum(row.match is not None for row in self.rows)
         return Table(f"{self.id}: {self.source}, {self.title}", columns, rows,
-                     footer=[f"{matched} of {compared} computed rows match.", *self.footer])
+                     footer=[f"{self.score} computed rows match.", *self.footer])
