@@ -39,3 +39,11 @@ def heavy_imports(argv: list[str], heavy: tuple[str, ...] = ("torch", "fvcore", 
 @pytest.fixture
 def cli():
     return run_cli
+
+
+def import_timm():
+    """timm, importable beside the CPU torch through the test-only torchvision stand-in."""
+    import torchvision_stub  # noqa: F401  (tests/ is on sys.path; installs the stand-in finder)
+    import timm
+
+    return timm
