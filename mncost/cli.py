@@ -101,7 +101,7 @@ def scaling(arch: Arch = "v1",
 
 
 @app.command()
-def report(out: Annotated[str, typer.Option(metavar="DIR", help="Folder to write the reports into.")] = "reports",
+def report(out: Annotated[str, typer.Option(metavar="DIR", help="Folder to write the reports into; only files mncost report wrote are replaced.")] = "reports",
            check: Annotated[bool, typer.Option("--check", help="Exit 1 if the reports in DIR are stale.")] = False
            ) -> None:
     """Write the markdown reports and SVG figures (or, with --check, verify they are current)."""
@@ -112,7 +112,7 @@ def report(out: Annotated[str, typer.Option(metavar="DIR", help="Folder to write
         for name in stale:
             typer.echo(f"stale: {name}", err=True)
         if stale:
-            typer.echo(f"mncost: {len(stale)} report file(s) in {out} are stale; run `mncost report --out {out}`",
+            typer.echo(f"mncost: {len(stale)} report file(s) in {out} are stale or missing; run `mncost report --out {out}`",
                        err=True)
             raise typer.Exit(1)
         typer.echo(f"{out}: reports are up to date")

@@ -27,14 +27,16 @@ class Convention:
     tool: str
     rule: str
     unit: str
-    ops: dict[str, int]
+    ops: dict[str, int] | None  # None: the tool reports no ops
     params: dict[str, int] | None  # None: the tool reports no params
     package: str | None = None  # the distribution measured (None: nothing to run)
     version: str | None = None  # the version whose source the rule follows
     classes: int | None = None  # a fixed class count (None: the one asked for)
 
-    def total(self, net: Network) -> int:
-        """The ops total this convention prints for the network."""
+    def total(self, net: Network) -> int | None:
+        """The ops total this convention prints for the network, or None when it prints none."""
+        if self.ops is None:
+            return None
         return sum(scale * term_total(name, net) for name, scale in self.ops.items())
 
     def param_count(self, net: Network) -> int | None:
@@ -100,6 +102,18 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
         "2 FLOPs per multiply-add of convolution and addmm/mm (bias not counted); BatchNorm, "
         "activations, pooling and adds not counted; reports no params",
         "FLOPs", {"macs": 2}, None, package="torch", version="2.13.0"),
+    Convention(
+        "torchvision", "torchvision weights meta (docs 'GFLOPS', num_params)",
+        "the documented 'GFLOPS' (meta _ops, e.g. 0.301 for mobilenet_v2 IMAGENET1K_V1, printed 0.30 in "
+        "the docs' table) are conv and FC multiply-adds in billions, not 2 FLOPs each (pytorch/vision "
+        "PR #6936); num_params = every parameter (3,504,872 for mobilenet_v2); torchvision has no V1",
+        "GFLOPS (mult-adds)", {"macs": 1}, ALL_PARAMS),
+    Convention(
+        "keras", "Keras model.summary() (keras.applications)",
+        "'Total params' include BatchNorm's non-trainable moving mean and variance beside its gamma "
+        "and beta (4 per channel, x2 of the affine params), conv and FC weights and biases "
+        "(keras.io applications table: MobileNet 4,253,864, MobileNetV2 3,538,984); reports no ops",
+        "params", None, {"weights": 1, "bias": 1, "bn_params": 2}),
 )}
 
 PAPER = CONVENTIONS["paper"]
@@ -126,9 +140,9 @@ class Entry:
 
     convention: Convention
     network: Network
-    total: int
+    total: int | None
     params: int | None
-    delta: int
+    delta: int | None
     terms: dict[str, int]
     params_delta: int | None
     params_terms: dict[str, int]
@@ -154,10 +168,10 @@ def entry(conv: Convention, spec: Spec, net: Network) -> Entry:
     base_total, base_params = PAPER.total(net), PAPER.param_count(net)
     terms = explain(conv.ops, own, PAPER.ops, net)
     params_terms = explain(conv.params, own, PAPER.params, net)
-    delta = total - base_total
+    delta = None if total is None else total - base_total
     params_delta = None if params is None else params - base_params
     # The ledger's promise: the terms add up to the delta, exactly.
-    assert sum(terms.values()) == delta, (conv.name, terms, delta)
+    assert delta is None or sum(terms.values()) == delta, (conv.name, terms, delta)
     assert params_delta is None or sum(params_terms.values()) == params_delta, (conv.name, params_terms)
     return Entry(conv, own, total, params, delta, terms, params_delta, params_terms)
 
@@ -240,7 +254,7 @@ class Ledger:
             "name": e.convention.name,
             "tool": e.convention.tool + (f" {e.convention.version}" if e.convention.version else ""),
             "unit": e.convention.unit, "total": e.total, "params": e.params,
-            "delta": e.delta, "terms": self.describe(e.terms, e.convention.ops, e) or "-",
+            "delta": e.delta, "terms": self.describe(e.terms, e.convention.ops, e) or ("-" if e.total is not None else "no ops"),
             "params_terms": self.describe(e.params_terms, e.convention.params, e) or ("-" if e.params is not None else "no params"),
             "measured": e.measured, "measured_params": e.measured_params,
             "match": {True: "exact", False: "MISMATCH", None: ""}[e.matches] + (

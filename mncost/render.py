@@ -98,17 +98,23 @@ def to_html(table: Table) -> str:
 
 
 def to_rich(table: Table):
-    """A rich Table for the terminal, totals in bold, footnotes as its caption."""
+    """A rich Table for the terminal, totals in bold, footnotes as its caption.
+
+    All text is escaped: a spec's name or notes, or an audit target, may hold `[...]` that rich
+    would read as markup; mncost's own tables use none.
+    """
+    from rich.markup import escape
     from rich.table import Table as RichTable
 
-    rich_table = RichTable(title=table.title, caption="\n".join(table.footer) or None,
+    rich_table = RichTable(title=escape(table.title), caption=escape("\n".join(table.footer)) or None,
                            caption_justify="left")
     for c in table.columns:
-        rich_table.add_column(c.header, justify="left" if c.kind == "text" else "right")
+        rich_table.add_column(escape(c.header), justify="left" if c.kind == "text" else "right")
     rows = _text_rows(table)
     for i, row in enumerate(rows):
         is_total = table.totals is not None and i == len(rows) - 1
-        rich_table.add_row(*row, style="bold" if is_total else None, end_section=i == len(rows) - 2 and table.totals is not None)
+        rich_table.add_row(*map(escape, row), style="bold" if is_total else None,
+                           end_section=i == len(rows) - 2 and table.totals is not None)
     return rich_table
 
 
