@@ -134,3 +134,40 @@ def test_pytorchcv_v3_at_alpha_1(name, arch, pooled_head):
         cost = total_cost(net)
         assert hooked_macs(model, res) == cost.macs
         assert params == cost.params - net.layer("conv3").out_channels  # no bias on conv3
+
+
+V3_ARCHS = ["v3-large", "v3-small", "v3-large-minimal", "v3-small-minimal"]
+BUILDS = ["slim", "torchvision", "timm", "keras"]
+sides = st.integers(16, 300)
+
+
+@settings(max_examples=8, deadline=None)
+@given(arch=st.sampled_from(V3_ARCHS), build=st.sampled_from(BUILDS), alpha=st.floats(0.1, 2.0),
+       res=st.one_of(sides, st.tuples(sides, sides)), classes=st.integers(1, 2000))
+def test_every_v3_layer_equals_fvcore(arch, build, alpha, res, classes):
+    from mncost.crosscheck import check
+
+    result = check(network(get_spec(arch, build), alpha, res, classes))
+    assert result.ok, result.failures()
+    assert [c.name for c in result.layers] == [layer.name for layer in result.network.layers]
+    for c, layer in zip(result.layers, result.network.layers):
+        if layer.op == "avgpool":  # the SE pools are their own modules, counted by fvcore there
+            assert c.pooling_fvcore == layer.in_channels * layer.input_size[0] * layer.input_size[1]
+
+
+@settings(max_examples=40, deadline=None)
+@given(arch=st.sampled_from(V3_ARCHS), build=st.sampled_from(BUILDS), alpha=st.floats(0.05, 3.0),
+       res=st.tuples(sides, sides))
+def test_each_cost_is_a_channel_factor_times_a_spatial_factor(arch, build, alpha, res):
+    """What the sweep engine relies on: cost(alpha, res) * cost(1, 1x1) == cost(alpha, 1x1) * cost(1, res),
+    field by field, and the layer names depend on neither alpha nor the resolution."""
+    from dataclasses import astuple
+
+    from mncost.costs import network_costs
+
+    spec = get_spec(arch, build)
+    nets = [network(spec, a, r, 1000) for a, r in ((alpha, res), (1.0, 1), (alpha, 1), (1.0, res))]
+    assert len({tuple(layer.name for layer in net.layers) for net in nets}) == 1
+    for full, unit, channels, spatial in zip(*(network_costs(net) for net in nets)):
+        for f, u, c, s in zip(*(astuple(cost) for _, cost in (full, unit, channels, spatial))):
+            assert f * u == c * s and (u != 0 or f == 0), full[0].name
