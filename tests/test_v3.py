@@ -171,3 +171,47 @@ def test_each_cost_is_a_channel_factor_times_a_spatial_factor(arch, build, alpha
     for full, unit, channels, spatial in zip(*(network_costs(net) for net in nets)):
         for f, u, c, s in zip(*(astuple(cost) for _, cost in (full, unit, channels, spatial))):
             assert f * u == c * s and (u != 0 or f == 0), full[0].name
+
+
+MEASURED = [("v3-large", "timm", 1.0, 224), ("v3-small", "torchvision", 0.5, (193, 160)),
+            ("v3-large-minimal", "keras", 1.3, 128), ("v3-small-minimal", "slim", 0.35, 96)]
+TOOLS = ["pytorch", "fvcore", "ptflops", "thop", "torchinfo", "torch-flop-counter"]
+
+
+@pytest.mark.parametrize("arch,build,alpha,res", MEASURED)
+def test_every_preset_predicts_its_tool_on_v3(arch, build, alpha, res):
+    from mncost.conventions import compare
+    from mncost.torch.measure import MEASURES
+
+    for entry in compare(get_spec(arch, build), alpha, res).entries:
+        if entry.convention.name not in TOOLS:
+            continue
+        measured = MEASURES[entry.convention.name][1](entry.network)
+        assert measured.note == ""
+        assert (measured.total, measured.params) == (
+            entry.total if measured.total is not None else None, entry.params), entry.convention.name
+
+
+@pytest.mark.parametrize("name,arch", [("mobilenetv3_large_100", "v3-large"), ("mobilenetv3_small_075", "v3-small")])
+def test_v3_terms_count_timms_activation_and_se_outputs(name, arch):
+    """The hard-swish, hard-sigmoid and SE-multiply terms equal the output elements of timm's modules."""
+    from mncost.terms import term_total
+
+    model = import_timm().create_model(name)
+    seen = {"hardswish": 0, "hardsigmoid": 0, "se_mul": 0}
+    kinds = {"Hardswish": "hardswish", "Hardsigmoid": "hardsigmoid", "SqueezeExcite": "se_mul"}
+
+    def hook(module, inputs, output):
+        seen[kinds[type(module).__name__]] += output.numel()
+
+    for module in model.modules():
+        if type(module).__name__ in kinds:
+            module.register_forward_hook(hook)
+    alpha = 0.75 if name.endswith("075") else 1.0
+    for res in (224, (160, 97)):
+        for key in seen:
+            seen[key] = 0
+        with torch.no_grad():
+            model.eval()(torch.zeros(1, 3, *((res, res) if isinstance(res, int) else res)))
+        net = network(get_spec(arch, "timm"), alpha, res, 1000)
+        assert seen == {key: term_total(key, net) for key in seen}
