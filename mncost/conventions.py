@@ -118,6 +118,10 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
 
 PAPER = CONVENTIONS["paper"]
 
+# [V3]'s extra ops. Each preset's tool skips them on the module mncost builds (and on torchvision's
+# and timm's): no hook or handle for Hardswish / Hardsigmoid, the SE scale written `x * gate`.
+V3_TERMS = ("hardswish", "hardsigmoid", "se_mul", "se_pool")
+
 
 def explain(scales: dict[str, int] | None, net: Network, base_scales: dict[str, int] | None,
             base_net: Network) -> dict[str, int]:
@@ -275,8 +279,21 @@ class Ledger:
             footer=["Each delta is the exact sum of its terms (xN: the convention counts the term N times); "
                     "a term a convention leaves as the paper does is not shown.",
                     "slim always counts 1001 classes: its delta carries a classes term for the change.",
+                    *v3_footer(self),
                     *(f"{c.name}: {c.rule}." for c in (e.convention for e in self.entries))],
         )
+
+
+def v3_footer(ledger: Ledger) -> list[str]:
+    """One line on [V3]'s hard-swish, hard-sigmoid, SE multiply and SE pools, and who counts them."""
+    totals = {name: term_total(name, ledger.network) for name in V3_TERMS}
+    if not any(totals.values()):
+        return []
+    counted = {name: [e.convention.name for e in ledger.entries if name in e.convention.ops
+                      or (name == "se_pool" and "avgpool" in e.convention.ops)] for name in V3_TERMS}
+    parts = [f"{TERMS[name].label} {human(total)} ({', '.join(counted[name]) or 'no preset'})"
+             for name, total in totals.items()]
+    return ["V3 elementwise work, elements, and the presets that count it: " + "; ".join(parts) + "."]
 
 
 def compare(arch: str | Spec = "v1", alpha: float = 1.0, res: int | str | Size = 224,

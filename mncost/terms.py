@@ -43,6 +43,26 @@ def relu6(layer: Layer) -> int:
     return output_elements(layer) if layer.activation == "relu6" else 0
 
 
+def hardswish(layer: Layer) -> int:
+    """[V3] hard-swish x * ReLU6(x + 3) / 6: one per output element."""
+    return output_elements(layer) if layer.activation == "hswish" else 0
+
+
+def hardsigmoid(layer: Layer) -> int:
+    """[V3] hard-sigmoid ReLU6(x + 3) / 6, the squeeze-and-excite gate: one per output element."""
+    return output_elements(layer) if layer.activation == "hsigmoid" else 0
+
+
+def se_mul(layer: Layer) -> int:
+    """The squeeze-and-excite multiply: one per output element."""
+    return output_elements(layer) if layer.op == "mul" else 0
+
+
+def se_pool(layer: Layer) -> int:
+    """The additions of the pools inside [V3] blocks (the squeeze): one per input element."""
+    return avgpool(layer) if layer.op == "avgpool" and layer.name.endswith(".se.pool") else 0
+
+
 def avgpool(layer: Layer) -> int:
     """Average pooling's additions: one per input element."""
     return _elements(layer.in_channels, layer.input_size) if layer.op == "avgpool" else 0
@@ -98,6 +118,10 @@ TERMS: dict[str, Term] = {t.name: t for t in (
     Term("batchnorm", "BatchNorm", batchnorm),
     Term("relu", "ReLU", relu),
     Term("relu6", "ReLU6", relu6),
+    Term("hardswish", "hard-swish", hardswish),
+    Term("hardsigmoid", "hard-sigmoid", hardsigmoid),
+    Term("se_mul", "SE multiply", se_mul),
+    Term("se_pool", "SE pools (in avgpool)", se_pool),
     Term("avgpool", "avgpool", avgpool),
     Term("avgpool_div", "avgpool divisions", avgpool_div),
     Term("bias_add", "bias adds", bias_add),
