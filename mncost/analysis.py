@@ -13,13 +13,19 @@ from .render import Column, Table, to_html, to_markdown
 # [V1] Table 2's layer types; other kernels get their own label.
 TYPE_LABELS = {"pw": "Conv 1x1", "dw": "Conv DW {k}x{k}", "conv": "Conv {k}x{k}",
                "gconv": "Conv grouped {k}x{k}", "fc": "Fully Connected"}
-PAPER_TYPES = {"conv": "Conv", "pw": "Conv", "gconv": "Conv", "dw": "Conv dw", "fc": "FC", "pool": "Avg Pool"}
+PAPER_TYPES = {"conv": "Conv", "pw": "Conv", "gconv": "Conv", "dw": "Conv dw", "fc": "FC", "pool": "Avg Pool",
+               "mul": "Multiply"}
 
 
 def type_label(layer: Layer) -> str | None:
     """The [V1] Table 2 layer type (Conv 1x1, Conv DW 3x3, Conv 3x3, Fully Connected)."""
     label = TYPE_LABELS.get(layer.kind)
     return label.format(k=layer.kernel) if label else None
+
+
+def arch_label(net: Network) -> str:
+    """The arch name, with the build of a [V3] network: "v3-large (timm build)"."""
+    return f"{net.arch} ({net.build} build)" if net.build else net.arch
 
 
 def _size(size: Size, channels: int) -> str:
@@ -64,8 +70,8 @@ class Analysis:
         """The JSON document of `mncost table`."""
         net, t = self.network, self.totals
         return {
-            "arch": net.arch, "alpha": net.alpha, "resolution": list(net.resolution),
-            "num_classes": net.num_classes, "layers": self.rows(),
+            "arch": net.arch, **({"build": net.build} if net.build else {}), "alpha": net.alpha,
+            "resolution": list(net.resolution), "num_classes": net.num_classes, "layers": self.rows(),
             "totals": {"macs": t.macs, "params": t.params, "params_paper": t.weights,
                        "weights": t.weights, "bias": t.bias, "bn_params": t.bn_params,
                        "activations": t.activations},
@@ -83,7 +89,7 @@ class Analysis:
         shares = "; ".join(f"{label} {m:.2%} / {p:.2%}" for label, (m, p) in self.shares().items())
         height, width = net.resolution
         return Table(
-            title=f"MobileNet {net.arch} alpha={net.alpha:g} {height}x{width}, {net.num_classes} classes",
+            title=f"MobileNet {arch_label(net)} alpha={net.alpha:g} {height}x{width}, {net.num_classes} classes",
             columns=[Column("name", "Layer"), Column("type_stride", "Type / Stride"),
                      Column("filter_shape", "Filter Shape"), Column("input", "Input Size"),
                      Column("output", "Output Size"), Column("macs", "Mult-Adds", "count"),

@@ -31,23 +31,44 @@ ROUNDING: dict[str, Callable[[int, float], int]] = {"floor": floor_width, "divis
 
 
 class _Stack:
-    """Appends layers, tracking the current channels and feature map size."""
+    """Appends layers, tracking the current channels and feature map size.
 
-    def __init__(self, resolution: Size, activation: str) -> None:
+    It also carries what a row needs to size itself: the width multiplier, the
+    spec's build, and the channels the paper's table gives the row's input.
+    """
+
+    def __init__(self, resolution: Size, activation: str, alpha: float = 1.0, build: V3Build | None = None,
+                 paper_channels: int = 3) -> None:
         self.channels, self.size, self.activation = 3, resolution, activation
+        self.alpha, self.build, self.paper_channels = alpha, build, paper_channels
         self.layers: list[Layer] = []
 
     def conv(self, name: str, out: int, kernel: int, stride: int = 1, groups: int = 1,
-             activation: str | None = "default", shortcut: str | None = None) -> None:
+             activation: str | None = "default", shortcut: str | None = None, bias: bool = False,
+             norm: bool = True) -> Layer:
         padding = kernel // 2
         out_size = conv_output_size(self.size, kernel, stride, padding)
         act = self.activation if activation == "default" else activation
-        self.layers.append(Layer(name, "conv2d", self.channels, out, self.size, out_size, kernel,
-                                 stride, padding, groups, norm=True, activation=act, shortcut=shortcut))
+        layer = Layer(name, "conv2d", self.channels, out, self.size, out_size, kernel, stride, padding, groups,
+                      bias=bias, norm=norm, activation=act, shortcut=shortcut)
+        self.layers.append(layer)
         self.channels, self.size = out, out_size
+        return layer
 
-    def pool_and_classifier(self, num_classes: int) -> None:
-        self.layers.append(Layer("pool", "avgpool", self.channels, self.channels, self.size, (1, 1)))
+    def pool(self, name: str) -> Layer:
+        """Global average pooling to 1x1."""
+        layer = Layer(name, "avgpool", self.channels, self.channels, self.size, (1, 1))
+        self.layers.append(layer)
+        self.size = (1, 1)
+        return layer
+
+    def scale(self, name: str, operand: Layer) -> None:
+        """Multiply the input of `operand` (channel by channel) by the current 1x1 map: the SE multiply."""
+        self.layers.append(Layer(name, "mul", operand.in_channels, operand.in_channels, operand.input_size,
+                                 operand.input_size, operand=operand.name))
+        self.channels, self.size = operand.in_channels, operand.input_size
+
+    def classifier(self, num_classes: int) -> None:
         self.layers.append(Layer("fc", "linear", self.channels, num_classes, (1, 1), (1, 1), bias=True))
 
 
@@ -95,7 +116,89 @@ class Bottleneck:
         stack.conv(f"{name}.project", out, 1, activation=None, shortcut=first if residual else None)
 
 
-Row = Union[Separable, FullConv, Bottleneck]
+NONLINEARITY = {"RE": "relu", "HS": "hswish"}  # [V3] Tables 1-2, column NL
+
+
+@dataclass(frozen=True)
+class Bneck:
+    """[V3] bneck rows (k, exp, out, SE, NL, s): expand 1x1, depthwise k x k, squeeze-and-excite
+    (pool, 1x1 reduce with bias and ReLU, 1x1 expand with bias and hard-sigmoid, multiply),
+    linear project 1x1; a residual add when the stride is 1 and in == out."""
+
+    k: int
+    exp: int
+    out: int
+    se: bool
+    nl: str  # "RE" or "HS"
+    s: int
+    n: int = 1
+
+    @property
+    def c(self) -> int:
+        """The row's output channels at alpha 1 (the paper's "out")."""
+        return self.out
+
+    def add(self, stack: _Stack, name: str, out: int, stride: int) -> None:
+        act, build = NONLINEARITY[self.nl], stack.build or BUILDS[DEFAULT_BUILD]
+        hidden = build.widen(self.exp, build.expansion, stack)
+        first, residual = f"{name}.dw", stride == 1 and stack.channels == out
+        # Whether a block has an expand conv is the paper's choice (exp != in), never alpha's.
+        if self.exp != stack.paper_channels:
+            first = f"{name}.expand"
+            stack.conv(first, hidden, 1, activation=act)
+        stack.conv(f"{name}.dw", hidden, self.k, stride, groups=hidden, activation=act)
+        if self.se:  # [V3] section 5.3: the squeeze is 1/4 of the expansion, rounded to a multiple of 8
+            pool = stack.pool(f"{name}.se.pool")
+            stack.conv(f"{name}.se.reduce", divisible_width(hidden, 0.25), 1, activation="relu", bias=True,
+                       norm=False)
+            stack.conv(f"{name}.se.expand", hidden, 1, activation="hsigmoid", bias=True, norm=False)
+            stack.scale(f"{name}.se.mul", pool)
+        stack.conv(f"{name}.project", out, 1, activation=None, shortcut=first if residual else None)
+
+
+Row = Union[Separable, FullConv, Bottleneck, Bneck]
+
+
+@dataclass(frozen=True)
+class V3Build:
+    """How one implementation sizes MobileNetV3 at alpha != 1 (facts A.8; all agree at alpha 1).
+
+    A "paper" width is make_divisible(paper width x alpha); an "input" width is
+    make_divisible(actual input x paper width / paper input), the factor slim writes.
+    """
+
+    name: str
+    source: str
+    expansion: str  # the expanded width of a bneck: "paper" or "input"
+    last_conv: str  # the 1x1 conv before the pool (960 / 576): "paper" or "input"
+    stem_fixed_below: float  # the stem keeps the paper's 16 channels when alpha < this
+    pooled_head: str  # the 1x1 conv after the pool (1280 / 1024): "alpha", "fixed" or "grows" (alpha > 1 only)
+
+    def widen(self, paper_width: int, rule: str, stack: _Stack) -> int:
+        """A "paper" or "input" width (see the class docstring)."""
+        if rule == "paper":
+            return divisible_width(paper_width, stack.alpha)
+        return divisible_width(stack.channels, paper_width / stack.paper_channels)
+
+    def stem(self, paper_width: int, alpha: float) -> int:
+        return paper_width if alpha < self.stem_fixed_below else divisible_width(paper_width, alpha)
+
+    def head(self, paper_width: int, alpha: float) -> int:
+        scale = {"alpha": alpha, "fixed": 1.0, "grows": max(alpha, 1.0)}[self.pooled_head]
+        return divisible_width(paper_width, scale)
+
+
+BUILDS: dict[str, V3Build] = {b.name: b for b in (
+    V3Build("slim", "tensorflow/models research/slim/nets/mobilenet/mobilenet_v3.py (the authors' reference)",
+            expansion="input", last_conv="paper", stem_fixed_below=0.0, pooled_head="alpha"),
+    V3Build("torchvision", "pytorch/vision torchvision/models/mobilenetv3.py",
+            expansion="paper", last_conv="input", stem_fixed_below=0.0, pooled_head="alpha"),
+    V3Build("timm", "huggingface/pytorch-image-models timm/models/mobilenetv3.py (mobilenetv3_*, tf_mobilenetv3_*)",
+            expansion="input", last_conv="paper", stem_fixed_below=0.75, pooled_head="fixed"),
+    V3Build("keras", "keras-team/keras keras/src/applications/mobilenet_v3.py",
+            expansion="input", last_conv="input", stem_fixed_below=math.inf, pooled_head="grows"),
+)}
+DEFAULT_BUILD = "timm"  # matches the published 0.75 checkpoints (slim table: 155 M, 4.0 M)
 
 
 @dataclass(frozen=True)
@@ -105,8 +208,10 @@ class Spec:
     name: str
     stem: int  # channels of the first 3x3 stride-2 conv
     rows: tuple[Row, ...]
-    head: int | None = None  # channels of a final 1x1 conv ([V2]: 1280)
+    head: int | None = None  # channels of a final 1x1 conv ([V2]: 1280; [V3]: 960 / 576)
     thin_head: bool = True  # False: the head keeps its width for alpha < 1 ([V2])
+    pooled_head: int | None = None  # a 1x1 conv after the pool, bias, no BatchNorm ([V3]: 1280 / 1024)
+    build: str | None = None  # [V3]: the implementation it follows at alpha != 1, a key of BUILDS
     rounding: str = "floor"
     activation: str = "relu"
     dropout: float = 0.0
@@ -146,23 +251,72 @@ V1_FULLCONV = replace(V1, name="v1-fullconv", rows=tuple(FullConv(r.c, r.s, r.n)
 # [V1] Table 5: Shallow MobileNet, the five 14x14x512 separable blocks removed.
 V1_SHALLOW = replace(V1, name="v1-shallow", rows=tuple(r for r in V1.rows if r != Separable(512, 1, n=5)))
 
-SPECS: dict[str, Spec] = {spec.name: spec for spec in (V1, V2, V1_FULLCONV, V1_SHALLOW)}
+# [V3] Table 1: MobileNetV3-Large as (k, exp, out, SE, NL, s); conv2 1x1 960, pool, 1x1 1280 (no BN).
+V3_LARGE = Spec(
+    name="v3-large",
+    stem=16,
+    rows=(Bneck(3, 16, 16, False, "RE", 1), Bneck(3, 64, 24, False, "RE", 2), Bneck(3, 72, 24, False, "RE", 1),
+          Bneck(5, 72, 40, True, "RE", 2), Bneck(5, 120, 40, True, "RE", 1), Bneck(5, 120, 40, True, "RE", 1),
+          Bneck(3, 240, 80, False, "HS", 2), Bneck(3, 200, 80, False, "HS", 1),
+          Bneck(3, 184, 80, False, "HS", 1), Bneck(3, 184, 80, False, "HS", 1),
+          Bneck(3, 480, 112, True, "HS", 1), Bneck(3, 672, 112, True, "HS", 1),
+          Bneck(5, 672, 160, True, "HS", 2), Bneck(5, 960, 160, True, "HS", 1), Bneck(5, 960, 160, True, "HS", 1)),
+    head=960,
+    pooled_head=1280,
+    rounding="divisible",
+    activation="hswish",
+    dropout=0.2,
+    build=DEFAULT_BUILD,
+)
+
+# [V3] Table 2: MobileNetV3-Small; conv2 1x1 576, pool, 1x1 1024 (no BN).
+V3_SMALL = replace(
+    V3_LARGE,
+    name="v3-small",
+    rows=(Bneck(3, 16, 16, True, "RE", 2), Bneck(3, 72, 24, False, "RE", 2), Bneck(3, 88, 24, False, "RE", 1),
+          Bneck(5, 96, 40, True, "HS", 2), Bneck(5, 240, 40, True, "HS", 1), Bneck(5, 240, 40, True, "HS", 1),
+          Bneck(5, 120, 48, True, "HS", 1), Bneck(5, 144, 48, True, "HS", 1), Bneck(5, 288, 96, True, "HS", 2),
+          Bneck(5, 576, 96, True, "HS", 1), Bneck(5, 576, 96, True, "HS", 1)),
+    head=576,
+    pooled_head=1024,
+    notes=("[V3] Table 2 marks SE on the 1x1 576 conv; no implementation has it there, nor does mncost.",),
+)
+
+
+def minimalistic(spec: Spec) -> Spec:
+    """[SLIM]'s minimalistic V3: every kernel 3x3, no squeeze-and-excite, ReLU everywhere."""
+    rows = tuple(replace(row, k=3, se=False, nl="RE") for row in spec.rows)
+    return replace(spec, name=f"{spec.name}-minimal", rows=rows, activation="relu", notes=())
+
+
+SPECS: dict[str, Spec] = {spec.name: spec for spec in (
+    V1, V2, V1_FULLCONV, V1_SHALLOW, V3_LARGE, V3_SMALL, minimalistic(V3_LARGE), minimalistic(V3_SMALL))}
 
 
 def build(spec: Spec, alpha: float, resolution: Size, num_classes: int) -> Network:
     """Lay out the spec's layers at this width multiplier, resolution and class count."""
     width = ROUNDING[spec.rounding]
-    stack = _Stack(resolution, spec.activation)
-    stack.conv("conv1", width(spec.stem, alpha), 3, 2)
+    v3 = BUILDS[spec.build] if spec.build else None
+    stack = _Stack(resolution, spec.activation, alpha, v3, spec.stem)
+    stack.conv("conv1", v3.stem(spec.stem, alpha) if v3 else width(spec.stem, alpha), 3, 2)
     index = 0
     for row in spec.rows:
         for repeat in range(row.n):
             index += 1
             row.add(stack, f"block{index}", width(row.c, alpha), row.s if repeat == 0 else 1)
+            stack.paper_channels = row.c
     if spec.head is not None:
-        stack.conv("conv2", width(spec.head, alpha if spec.thin_head else max(alpha, 1.0)), 1)
-    stack.pool_and_classifier(num_classes)
-    return Network(spec.name, alpha, resolution, num_classes, tuple(stack.layers), spec.dropout, spec.notes)
+        head = (v3.widen(spec.head, v3.last_conv, stack) if v3
+                else width(spec.head, alpha if spec.thin_head else max(alpha, 1.0)))
+        stack.conv("conv2", head, 1)
+    stack.pool("pool")
+    if spec.pooled_head is not None:
+        stack.conv("conv3", v3.head(spec.pooled_head, alpha) if v3 else width(spec.pooled_head, alpha), 1,
+                   bias=True, norm=False)
+    stack.classifier(num_classes)
+    notes = spec.notes + ((f"Widths at alpha != 1 as the {v3.name} build: {v3.source}.",) if v3 else ())
+    return Network(spec.name, alpha, resolution, num_classes, tuple(stack.layers), spec.dropout, notes,
+                   spec.build)
 
 
 def parse_alpha(alpha: float | str) -> float:
@@ -215,15 +369,28 @@ def parse_classes(classes: int | str) -> int:
     return value
 
 
-def get_spec(arch: str) -> Spec:
-    """The built-in spec of this name, a spec file path ending in .toml, or a MncostError."""
+def get_spec(arch: str, build: str | None = None) -> Spec:
+    """The built-in spec of this name, a spec file path ending in .toml, or a MncostError;
+    `build` picks a [V3] spec's implementation (a key of BUILDS)."""
     if arch in SPECS:
-        return SPECS[arch]
-    if arch.endswith(".toml"):
+        spec = SPECS[arch]
+    elif arch.endswith(".toml"):
         from .spec import load_spec
 
-        return load_spec(arch)
-    raise MncostError(f"unknown arch {arch!r}; use one of: {', '.join(SPECS)}, or a spec file path.toml")
+        spec = load_spec(arch)
+    else:
+        raise MncostError(f"unknown arch {arch!r}; use one of: {', '.join(SPECS)}, or a spec file path.toml")
+    return spec if build is None else with_build(spec, build)
+
+
+def with_build(spec: Spec, build: str) -> Spec:
+    """The [V3] spec sized as the named implementation does at alpha != 1, or a MncostError."""
+    if build not in BUILDS:
+        raise MncostError(f"unknown build {build!r}; use one of: {', '.join(BUILDS)}")
+    if spec.build is None:
+        raise MncostError(f"arch {spec.name!r} has no builds; --build applies to the V3 archs "
+                          f"({', '.join(name for name, s in SPECS.items() if s.build)})")
+    return replace(spec, build=build)
 
 
 def network(arch: str | Spec = "v1", alpha: float = 1.0, res: int | str | Size = 224,

@@ -19,22 +19,35 @@ def _group() -> None:
     """Exact mult-adds, parameters and activations of MobileNets, layer by layer."""
 
 
-Arch = Annotated[str, typer.Option(help="Architecture: v1, v2, v1-fullconv, v1-shallow, or a spec file path.toml.")]
+Arch = Annotated[str, typer.Option(help="Architecture: v1, v2, v1-fullconv, v1-shallow, v3-large, v3-small, "
+                                        "v3-large-minimal, v3-small-minimal, or a spec file path.toml.")]
+Build = Annotated[Optional[str], typer.Option(
+    metavar="B", help="V3 only: size the network at alpha != 1 as slim, torchvision, timm or keras does "
+                      "(default timm, the build of the published 0.75 checkpoints).")]
 # Alpha and classes are parsed by mncost, so that a bad value gets mncost's one-line message.
 Alpha = Annotated[str, typer.Option(metavar="A", help="Width multiplier alpha > 0.")]
 Res = Annotated[str, typer.Option(metavar="R", help="Input resolution: N or HxW.")]
 Classes = Annotated[str, typer.Option(metavar="K", help="Number of classes (>= 1).")]
 Fmt = Annotated[Format, typer.Option("--format", help="Output format.")]
+def _arch(arch: str, build: str | None):
+    """The arch name, or its Spec sized as the named [V3] build."""
+    if build is None:
+        return arch
+    from .archs import get_spec
+
+    return get_spec(arch, build)
+
+
 GRID = "comma list of values and start:stop:step ranges (stop included when on the grid)"
 
 
 @app.command()
 def table(arch: Arch = "v1", alpha: Alpha = "1.0", res: Res = "224", classes: Classes = "1000",
-          fmt: Fmt = Format.rich) -> None:
+          build: Build = None, fmt: Fmt = Format.rich) -> None:
     """Per-layer mult-adds, params and activations, in the paper's columns."""
     from .analysis import analyze
 
-    result = analyze(arch, alpha, res, classes)
+    result = analyze(_arch(arch, build), alpha, res, classes)
     emit(fmt, [result.to_table()], result.to_dict())
 
 
@@ -48,12 +61,12 @@ def crosscheck(
     res: Annotated[Optional[str], typer.Option(metavar="GRID", help=f"Resolutions (N or HxW): {GRID}.")] = None,
     classes: Annotated[Optional[str], typer.Option(metavar="K", help="Classes (default 1000; 1001 with --grid).")] = None,
     grid: Annotated[Optional[str], typer.Option(help="'paper': the 16 V1 and 22 V2 reference checkpoints.")] = None,
-    fmt: Fmt = Format.rich,
+    build: Build = None, fmt: Fmt = Format.rich,
 ) -> None:
     """Every layer against fvcore on the real nn.Module; exit 1 naming the layers that disagree."""
     from .crosscheck import configs, run, tables, to_payload
 
-    nets = configs(arch, alpha, res, classes, grid)
+    nets = configs(arch, alpha, res, classes, grid, build)
     if len(nets) > 1:
         from rich.console import Console
         from rich.progress import Progress
@@ -92,11 +105,11 @@ def scaling(arch: Arch = "v1",
             = "1.0,0.75,0.5,0.25",
             res: Annotated[str, typer.Option(metavar="GRID", help=f"Resolutions (N or HxW): {GRID}.")]
             = "224,192,160,128",
-            classes: Classes = "1000", fmt: Fmt = Format.rich) -> None:
+            classes: Classes = "1000", build: Build = None, fmt: Fmt = Format.rich) -> None:
     """Mult-adds and params over a grid of width multipliers and resolutions ([V1] Tables 6, 7)."""
     from .scaling import scaling_grid
 
-    grid = scaling_grid(arch, alpha, res, classes)
+    grid = scaling_grid(_arch(arch, build), alpha, res, classes)
     emit(fmt, [grid.to_table()], grid.to_dict())
 
 
@@ -129,11 +142,11 @@ def compare(arch: Arch = "v1", alpha: Alpha = "1.0", res: Res = "224", classes: 
             measure: Annotated[bool, typer.Option(
                 "--measure", help="Also run the installed counters on the real module (needs torch); "
                                   "exit 1 on any mismatch.")] = False,
-            fmt: Fmt = Format.rich) -> None:
+            build: Build = None, fmt: Fmt = Format.rich) -> None:
     """What each counter (paper, slim, fvcore, ptflops, thop, torchinfo, ...) prints, and why they differ."""
     from .conventions import compare as ledger_of
 
-    ledger = ledger_of(arch, alpha, res, classes)
+    ledger = ledger_of(_arch(arch, build), alpha, res, classes)
     if measure:
         try:
             from .torch.measure import measure as run_counters
@@ -158,12 +171,12 @@ def audit(
                                           help="path/to/file.py:NAME or package.module:NAME, NAME(key=literal, ...).")],
     arch: Arch = "v1", alpha: Alpha = "1.0", res: Res = "224",
     classes: Annotated[Optional[str], typer.Option(metavar="K", help="Classes (default: the model's last layer).")] = None,
-    fmt: Fmt = Format.rich,
+    build: Build = None, fmt: Fmt = Format.rich,
 ) -> None:
     """Hold a PyTorch MobileNet against the paper layer by layer; exit 1 naming each deviation."""
     from .torch.audit import audit as run_audit
 
-    result = run_audit(target, arch, alpha, res, classes)
+    result = run_audit(target, _arch(arch, build), alpha, res, classes)
     emit(fmt, [result.to_table()], result.to_dict())
     if not result.ok:
         raise typer.Exit(1)
@@ -175,12 +188,12 @@ def audit(
 def sweep(arch: Arch = "v1",
           alpha: Annotated[str, typer.Option(metavar="GRID", help=f"Width multipliers: {GRID}.")] = "0.25:1.0:0.25",
           res: Annotated[str, typer.Option(metavar="GRID", help=f"Resolutions (N or HxW): {GRID}.")] = "128:224:32",
-          classes: Classes = "1000", fmt: Fmt = Format.rich) -> None:
+          classes: Classes = "1000", build: Build = None, fmt: Fmt = Format.rich) -> None:
     """Totals for every (alpha, resolution) on a grid: one row per config."""
     from .archs import parse_classes
     from .design import sweep_rows, sweep_table
 
-    rows = sweep_rows(arch, alpha, res, classes)
+    rows = sweep_rows(_arch(arch, build), alpha, res, classes)
     emit(fmt, [sweep_table(rows, parse_classes(classes))], rows)
 
 
@@ -192,11 +205,11 @@ def fit(arch: Arch = "v2",
                                                 "(default 96,128,160,192,224).")] = None,
         alpha: Annotated[str | None, typer.Option(metavar="GRID", help="Alphas: the largest resolution for "
                                                   "each (instead of --res).")] = None,
-        classes: Classes = "1000", fmt: Fmt = Format.rich) -> None:
+        classes: Classes = "1000", build: Build = None, fmt: Fmt = Format.rich) -> None:
     """The largest configs within a budget (Pareto front), with published top-1 where a checkpoint exists."""
     from .budget import fit as fit_budget, fit_table
 
-    result = fit_budget(arch, max_macs, max_params, res, alpha, classes)
+    result = fit_budget(_arch(arch, build), max_macs, max_params, res, alpha, classes)
     emit(fmt, [fit_table(result)], result)
 
 

@@ -60,10 +60,16 @@ def pool_cost(layer: Layer) -> LayerCost:
     return LayerCost(activations=layer.out_channels * _area(layer))
 
 
+def mul_cost(layer: Layer) -> LayerCost:
+    """An elementwise multiply (the [V3] squeeze-and-excite scale): no mult-adds in the papers' count."""
+    return LayerCost(activations=layer.out_channels * _area(layer))
+
+
 COST_FUNCTIONS: dict[str, Callable[[Layer], LayerCost]] = {
     "conv2d": conv_cost,
     "linear": linear_cost,
     "avgpool": pool_cost,
+    "mul": mul_cost,
 }
 
 

@@ -12,7 +12,7 @@ import itertools
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
-from .archs import network, parse_classes
+from .archs import get_spec, network, parse_classes
 from .design import parse_alphas, parse_resolutions
 from .costs import network_costs
 from .errors import MncostError
@@ -110,16 +110,17 @@ def check(net: Network) -> ConfigCheck:
 
 
 def configs(arch: str | None, alpha: str | None, res: str | None, classes: str | None,
-            grid: str | None) -> list[Network]:
-    """The Networks to check: a named grid, or the cartesian product of comma lists."""
+            grid: str | None, build: str | None = None) -> list[Network]:
+    """The Networks to check: a named grid, or the cartesian product of comma lists ([V3] archs
+    sized as `build`)."""
     if grid is not None:
         if grid not in GRIDS:
             raise MncostError(f"unknown grid {grid!r}; use one of: {', '.join(GRIDS)}")
-        if any(v is not None for v in (arch, alpha, res)):
-            raise MncostError(f"--grid {grid} sets arch, alpha and resolution; drop --arch/--alpha/--res")
+        if any(v is not None for v in (arch, alpha, res, build)):
+            raise MncostError(f"--grid {grid} sets arch, alpha and resolution; drop --arch/--alpha/--res/--build")
         k = parse_classes(classes) if classes is not None else PAPER_CLASSES
         return [network(a, w, r, k) for a, w, r in GRIDS[grid]]
-    archs = [name.strip() for name in (arch or "v1").split(",")]
+    archs = [get_spec(name.strip(), build) for name in (arch or "v1").split(",")]
     alphas, sizes = parse_alphas(alpha or "1.0"), parse_resolutions(res or "224")
     k = parse_classes(classes if classes is not None else "1000")
     return [network(a, w, r, k) for a, w, r in itertools.product(archs, alphas, sizes)]

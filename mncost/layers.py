@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-Op = Literal["conv2d", "linear", "avgpool"]
+Op = Literal["conv2d", "linear", "avgpool", "mul"]
 Size = tuple[int, int]
 
 
@@ -31,16 +31,19 @@ class Layer:
     groups: int = 1
     bias: bool = False
     norm: bool = False  # BatchNorm after the op
-    activation: str | None = None  # "relu", "relu6" or None (linear)
+    activation: str | None = None  # "relu", "relu6", "hswish", "hsigmoid" or None (linear)
     shortcut: str | None = None  # add the input of this named layer to the output
+    operand: str | None = None  # op "mul": multiply the input of this named layer by this layer's input
 
     @property
     def kind(self) -> str:
-        """The paper's layer type: conv, dw, pw, gconv, fc or pool."""
+        """The paper's layer type: conv, dw, pw, gconv, fc, pool or mul."""
         if self.op == "linear":
             return "fc"
         if self.op == "avgpool":
             return "pool"
+        if self.op == "mul":
+            return "mul"
         if self.groups == 1:
             return "pw" if self.kernel == 1 else "conv"
         if self.groups == self.in_channels == self.out_channels:
@@ -55,6 +58,8 @@ class Layer:
             return f"{self.in_channels}x{self.out_channels}"
         if self.kind == "pool":
             return "Pool {}x{}".format(*self.input_size)
+        if self.kind == "mul":
+            return f"x 1x1x{self.in_channels}"
         if self.kind == "dw":
             return f"{k}x{self.in_channels} dw"
         groups = f" g{self.groups}" if self.groups > 1 else ""
@@ -72,6 +77,7 @@ class Network:
     layers: tuple[Layer, ...]
     dropout: float = 0.0  # before the classifier, as the reference V2 has it
     notes: tuple[str, ...] = field(default=())
+    build: str | None = None  # the implementation a [V3] network follows at alpha != 1 (archs.BUILDS)
 
     def layer(self, name: str) -> Layer:
         """The layer with this name."""

@@ -9,6 +9,8 @@ from conftest import heavy_imports
 ANALYTIC = [
     *(["table", "--arch", "v1", "--alpha", "0.25", "--res", "128", "--format", fmt] for fmt in ("rich", "md", "csv", "json")),
     ["table", "--arch", "examples/v2.toml", "--format", "json"],
+    *(["table", "--arch", arch, "--build", "slim"] for arch in ("v3-large", "v3-small-minimal")),
+    ["table", "--arch", "v3-large"],
     ["paper", "--format", "json"],
     ["scaling", "--format", "csv"],
     ["compare", "--format", "md"],

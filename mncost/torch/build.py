@@ -58,10 +58,23 @@ def pool_module(layer: Layer) -> nn.Module:
     return nn.AdaptiveAvgPool2d(layer.output_size)
 
 
+class Multiply(nn.Module):
+    """x * gate, the [V3] squeeze-and-excite scale, written `x * gate` as torchvision and timm do."""
+
+    def forward(self, x: torch.Tensor, gate: torch.Tensor) -> torch.Tensor:
+        return x * gate
+
+
+def mul_module(layer: Layer) -> nn.Module:
+    """The elementwise multiply of a layer of op "mul"."""
+    return Multiply()
+
+
 MODULES: dict[str, Callable[[Layer], nn.Module]] = {
     "conv2d": conv_module,
     "linear": linear_module,
     "avgpool": pool_module,
+    "mul": mul_module,
 }
 
 
@@ -79,14 +92,15 @@ def _place(root: nn.Module, name: str, module: nn.Module) -> None:
 
 
 class NetworkModule(nn.Module):
-    """Runs a Network's layers in order: residual adds, dropout before the first linear layer."""
+    """Runs a Network's layers in order: residual adds, multiplies, dropout before the first linear layer."""
 
     def __init__(self, net: Network) -> None:
         super().__init__()
         self.network = net
         self.names = [layer.name for layer in net.layers]
         self.shortcuts = {layer.name: layer.shortcut for layer in net.layers if layer.shortcut}
-        self.saved = set(self.shortcuts.values())
+        self.operands = {layer.name: layer.operand for layer in net.layers if layer.operand}
+        self.saved = set(self.shortcuts.values()) | set(self.operands.values())
         for layer in net.layers:
             _place(self, layer.name, MODULES[layer.op](layer))
         # Not a layer of the paper's table: no name clash with the layers, no cost.
@@ -100,7 +114,10 @@ class NetworkModule(nn.Module):
                 inputs[name] = x
             if name == self.first_linear and self.classifier_dropout is not None:
                 x = self.classifier_dropout(x)
-            x = self.get_submodule(name)(x)
+            if name in self.operands:
+                x = self.get_submodule(name)(inputs[self.operands[name]], x)
+            else:
+                x = self.get_submodule(name)(x)
             if name in self.shortcuts:
                 x = x + inputs[self.shortcuts[name]]
         return x
