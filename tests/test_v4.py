@@ -158,3 +158,75 @@ def test_uib_variants_and_mqa_wiring():
     assert net.layer("block8.layer_scale").shortcut == "block8.norm"
     assert "block8.key.down" not in {layer.name for layer in network("v4-conv-medium").layers}
     assert all(SPECS[arch] is spec for arch, spec in zip(V4, V4_SPECS))
+
+
+@pytest.mark.parametrize("arch,alpha,res", [("v4-conv-small", 1.0, 224), ("v4-conv-medium", 0.5, (160, 192)),
+                                            ("v4-hybrid-medium", 1.0, 256), ("v4-hybrid-medium", 0.75, (97, 130)),
+                                            ("v4-hybrid-large", 0.5, 128), ("v4-conv-large", 1.25, 96)])
+def test_every_layer_of_the_built_module_equals_fvcore(arch, alpha, res):
+    """mncost's own nn.Module of the Network, counted per module by fvcore (which counts aten::matmul)."""
+    import fvcore.nn as fvcore_nn
+
+    from mncost.torch.build import build_module, input_tensor
+
+    net = network(arch, alpha, res)
+    model = build_module(net)
+    with torch.no_grad():
+        analysis = fvcore_nn.FlopCountAnalysis(model, input_tensor(net))
+        analysis.unsupported_ops_warnings(False)
+        analysis.uncalled_modules_warnings(False)
+        by_module = analysis.by_module_and_operator()
+        assert model(input_tensor(net)).shape == (1, 1000)
+    params = fvcore_nn.parameter_count(model)
+    for layer, cost in network_costs(net):
+        ops = by_module.get(layer.name, {})
+        assert ops.get("conv", 0) + ops.get("linear", 0) + ops.get("matmul", 0) == cost.macs, layer.name
+        assert params.get(layer.name, 0) == cost.params, layer.name
+        if layer.op in ("attn_qk", "attn_av"):
+            assert ops.get("matmul", 0) == cost.macs > 0, layer.name  # counted as a matmul, not missed
+    assert params[""] == sum(p.numel() for p in model.parameters()) == total_cost(net).params
+
+
+def test_attention_terms():
+    from mncost.terms import term_total
+
+    net = network("v4-hybrid-medium", 1.0, 256)
+    # 4 blocks at 16x16 queries over 8x8 keys, 4 at 8x8 over 8x8; 4 heads each
+    assert term_total("attention_softmax", net) == 4 * 4 * 256 * (3 * 64 - 1) + 4 * 4 * 64 * (3 * 64 - 1)
+    scaled = [layer for layer in net.layers if layer.op == "layerscale"]
+    assert len(scaled) == sum(1 for layer in net.layers if layer.name.endswith(".project")) - 1 + 8  # FusedIB: none
+    assert term_total("layer_scale", net) == sum(l.out_channels * l.output_size[0] * l.output_size[1] for l in scaled)
+    assert term_total("gelu", net) == 0 < term_total("gelu", network("v4-hybrid-large"))
+    assert term_total("layer_scale", network("v4-conv-large")) == 0
+
+
+def test_v4_table6_baselines_match_and_the_mnv4_gap_is_shown():
+    """[V4] Table 6 as printed: the MobileNet baselines rebuild; the M/L models build 5-8% over the print."""
+    from mncost.paper import paper_tables
+
+    (table,) = paper_tables(["v4-table6"])
+    rows = {row.label: row for row in table.rows}
+    for label in ("MobileNet-V1", "MobileNet-V2", "MobileNet-V3L-0.5x", "MobileNet-V2-1.5x", "MobileNet-V2-2.0x"):
+        assert rows[label].match, label
+    assert "with BatchNorm and bias" in rows["MobileNet-V2-0.5x"].note
+    assert rows["MNv4-Conv-S"].computed["macs_g"] == 0.2 and "with BatchNorm and bias" in rows["MNv4-Conv-S"].note
+    for label in ("MNv4-Conv-M", "MNv4-Hybrid-M", "MNv4-Conv-L", "MNv4-Hybrid-L"):
+        row = rows[label]
+        assert row.match is False and "unexplained" in row.note
+        assert 1.04 < row.exact["params_m"] / row.published["params_m"] < 1.06
+        assert 1.05 < row.exact["macs_g"] / row.published["macs_g"] < 1.09
+    assert rows["MNv4-Hybrid-L"].published["ms_pixel8_edgetpu"] == 3.8  # latency: published only
+    assert rows["MNv4-Hybrid-L"].computed["ms_pixel8_edgetpu"] is None
+    assert "ms_iphone13" not in rows["MNv4-Hybrid-L"].published  # printed "-"
+
+
+def test_sweep_and_fit_on_v4():
+    from mncost import fit, sweep_rows
+
+    rows = sweep_rows("v4-hybrid-large", "0.5,1", "224,256x320", 1000)
+    for row in rows:
+        t = analyze("v4-hybrid-large", row["alpha"], row["resolution"]).totals
+        assert (row["macs"], row["params"]) == (t.macs, t.params)
+    [config] = fit("v4-hybrid-medium", "1G", res="256")["configs"]
+    assert analyze("v4-hybrid-medium", config["alpha"], 256).totals.macs <= 10**9 \
+        < analyze("v4-hybrid-medium", round(config["alpha"] + 0.01, 2), 256).totals.macs
