@@ -12,9 +12,9 @@ from .render import Column, Table, to_html, to_markdown
 
 # [V1] Table 2's layer types; other kernels get their own label.
 TYPE_LABELS = {"pw": "Conv 1x1", "dw": "Conv DW {k}x{k}", "conv": "Conv {k}x{k}",
-               "gconv": "Conv grouped {k}x{k}", "fc": "Fully Connected"}
+               "gconv": "Conv grouped {k}x{k}", "fc": "Fully Connected", "matmul": "Attention MatMul"}
 PAPER_TYPES = {"conv": "Conv", "pw": "Conv", "gconv": "Conv", "dw": "Conv dw", "fc": "FC", "pool": "Avg Pool",
-               "mul": "Multiply"}
+               "mul": "Multiply", "bn": "BatchNorm", "ls": "Layer scale", "matmul": "MatMul"}
 
 
 def type_label(layer: Layer) -> str | None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Callable, Union
 
 from .errors import MncostError
-from .layers import Layer, Network, Size, conv_output_size
+from .layers import AttentionMatmul, Layer, LayerScaleLayer, Network, NormLayer, Size, conv_output_size
 
 
 def floor_width(c: int, alpha: float) -> int:
@@ -216,6 +216,9 @@ class Spec:
     activation: str = "relu"
     dropout: float = 0.0
     notes: tuple[str, ...] = ()
+    stem_fixed_below: float = 0.0  # the stem keeps its width when alpha < this (timm's [V4] fix_stem: 1.0)
+    thin_pooled_head: bool = True  # False: the conv after the pool keeps its width at any alpha ([V4])
+    pooled_head_norm: bool = False  # True: the conv after the pool has BatchNorm and no bias ([V4])
 
 
 # [V1] Table 1 as (out channels, stride of the depthwise conv).
@@ -298,7 +301,8 @@ def build(spec: Spec, alpha: float, resolution: Size, num_classes: int) -> Netwo
     width = ROUNDING[spec.rounding]
     v3 = BUILDS[spec.build] if spec.build else None
     stack = _Stack(resolution, spec.activation, alpha, v3, spec.stem)
-    stack.conv("conv1", v3.stem(spec.stem, alpha) if v3 else width(spec.stem, alpha), 3, 2)
+    stem = spec.stem if alpha < spec.stem_fixed_below else width(spec.stem, alpha)
+    stack.conv("conv1", v3.stem(spec.stem, alpha) if v3 else stem, 3, 2)
     index = 0
     for row in spec.rows:
         for repeat in range(row.n):
@@ -311,8 +315,9 @@ def build(spec: Spec, alpha: float, resolution: Size, num_classes: int) -> Netwo
         stack.conv("conv2", head, 1)
     stack.pool("pool")
     if spec.pooled_head is not None:
-        stack.conv("conv3", v3.head(spec.pooled_head, alpha) if v3 else width(spec.pooled_head, alpha), 1,
-                   bias=True, norm=False)
+        pooled = width(spec.pooled_head, alpha if spec.thin_pooled_head else 1.0)
+        stack.conv("conv3", v3.head(spec.pooled_head, alpha) if v3 else pooled, 1,
+                   bias=not spec.pooled_head_norm, norm=spec.pooled_head_norm)
     stack.classifier(num_classes)
     notes = spec.notes + ((f"Widths at alpha != 1 as the {v3.name} build: {v3.source}.",) if v3 else ())
     return Network(spec.name, alpha, resolution, num_classes, tuple(stack.layers), spec.dropout, notes,
@@ -398,3 +403,230 @@ def network(arch: str | Spec = "v1", alpha: float = 1.0, res: int | str | Size =
     """The Network for an arch name (or Spec) at width multiplier alpha, resolution and classes."""
     spec = arch if isinstance(arch, Spec) else get_spec(arch)
     return build(spec, parse_alpha(alpha), parse_resolution(res), parse_classes(classes))
+
+
+# --- MobileNetV4 ([V4]): block rows in TF Model Garden's order (kernel(s), strides, filters, expand_ratio) ---
+
+
+def _append(stack: _Stack, layer: Layer) -> Layer:
+    """Append a layer of any op, moving the stack to its output."""
+    stack.layers.append(layer)
+    stack.channels, stack.size = layer.out_channels, layer.output_size
+    return layer
+
+
+def _branch(stack: _Stack, source: Layer, name: str, out: int, kernel: int, stride: int = 1,
+            groups: int = 1, norm: bool = True) -> Layer:
+    """A linear conv reading the output of `source` (not the previous layer's): [V4]'s K and V branches."""
+    stack.channels, stack.size = source.out_channels, source.output_size
+    layer = replace(stack.conv(name, out, kernel, stride, groups=groups, activation=None, norm=norm),
+                    source=source.name)
+    stack.layers[-1] = layer
+    return layer
+
+
+def _close(stack: _Stack, name: str, out: int, block_input: str | None, layer_scale: bool,
+           projection: str = "project", norm: bool = True) -> None:
+    """The block's linear 1x1 projection, then [V4]'s layer scale, then the residual add of the block input
+    (`block_input` names the layer whose input that is; None: no residual)."""
+    stack.conv(f"{name}.{projection}", out, 1, activation=None, norm=norm,
+               shortcut=None if layer_scale else block_input)
+    if layer_scale:
+        _append(stack, LayerScaleLayer(f"{name}.layer_scale", "layerscale", out, out, stack.size, stack.size,
+                                       shortcut=block_input))
+
+
+@dataclass(frozen=True)
+class ConvBN:
+    """[V4] a plain conv k x k + BatchNorm + activation (TFM 'convbn', timm 'cn'): Conv-S's stem pairs."""
+
+    k: int
+    s: int
+    c: int
+    n: int = 1
+
+    def add(self, stack: _Stack, name: str, out: int, stride: int) -> None:
+        stack.conv(f"{name}.conv", out, self.k, stride)
+
+
+@dataclass(frozen=True)
+class FusedIB:
+    """[V4] FusedIB (TFM 'fused_ib', timm 'er'): a k x k conv expanding to e x the input (BN, act), then a
+    linear 1x1 projection (BN); residual when the stride is 1 and in == out."""
+
+    k: int
+    s: int
+    c: int
+    e: float
+    n: int = 1
+
+    def add(self, stack: _Stack, name: str, out: int, stride: int) -> None:
+        residual = stride == 1 and stack.paper_channels == self.c
+        expand = stack.conv(f"{name}.expand", divisible_width(stack.channels, self.e), self.k, stride)
+        _close(stack, name, out, expand.name if residual else None, layer_scale=False)
+
+
+@dataclass(frozen=True)
+class UIB:
+    """[V4] Universal Inverted Bottleneck (TFM 'uib', timm 'uir'): an optional start depthwise conv (BN, no
+    act), a 1x1 expansion to e x the input (BN, act), an optional middle depthwise conv (BN, act, the
+    block's stride), a linear 1x1 projection (BN), layer scale in the hybrids, and a residual when the
+    stride is 1 and in == out. Kernel 0 = absent: ExtraDW (both), IB (middle only), ConvNext-like
+    (start only), FFN (neither)."""
+
+    start_dw: int
+    middle_dw: int
+    s: int
+    c: int
+    e: float
+    n: int = 1
+    layer_scale: bool = False
+
+    def add(self, stack: _Stack, name: str, out: int, stride: int) -> None:
+        if stride > 1 and not (self.start_dw or self.middle_dw):
+            raise MncostError(f"{name}: a UIB with no depthwise conv cannot have stride {stride}")
+        residual, first = stride == 1 and stack.paper_channels == self.c, None
+        if self.start_dw:  # strided only when there is no middle depthwise conv (TFM middle_dw_downsample)
+            first = stack.conv(f"{name}.dw_start", stack.channels, self.start_dw, 1 if self.middle_dw else stride,
+                               groups=stack.channels, activation=None).name
+        expand = stack.conv(f"{name}.expand", divisible_width(stack.channels, self.e), 1)
+        if self.middle_dw:
+            stack.conv(f"{name}.dw_mid", stack.channels, self.middle_dw, stride, groups=stack.channels)
+        _close(stack, name, out, (first or expand.name) if residual else None, self.layer_scale)
+
+
+@dataclass(frozen=True)
+class MobileMQA:
+    """[V4] Mobile MQA (TFM 'mhsa' with use_multi_query, timm 'mqa'), Eq. 2: a BatchNorm pre-norm; a 1x1
+    query projection to heads x key_dim; ONE key and ONE value head shared by all query heads, each a
+    3x3 depthwise conv with stride kv_strides and BN (the spatial reduction SR, only when kv_strides > 1)
+    then a 1x1 projection; softmax(Q K^T / sqrt(key_dim)) V; a 1x1 output projection; layer scale; the
+    residual. Projections have no bias and no BN (timm use_bias=False). Query strides are not modelled."""
+
+    heads: int
+    key_dim: int
+    value_dim: int
+    kv_strides: int
+    c: int
+    s: int = 1
+    n: int = 1
+    layer_scale: bool = False
+    dw_kernel: int = 3
+
+    def add(self, stack: _Stack, name: str, out: int, stride: int) -> None:
+        if stride != 1:
+            raise MncostError(f"{name}: Mobile MQA with query strides is not modelled; use s = 1")
+        residual, c = stack.paper_channels == self.c, stack.channels
+        norm = _append(stack, NormLayer(f"{name}.norm", "batchnorm", c, c, stack.size, stack.size, norm=True))
+        query = stack.conv(f"{name}.query.proj", self.heads * self.key_dim, 1, activation=None, norm=False)
+        key = self._head(stack, name, "key", self.key_dim, norm)
+        value = self._head(stack, name, "value", self.value_dim, norm)
+        qk = _append(stack, AttentionMatmul(f"{name}.qk", "attn_qk", query.out_channels, self.heads,
+                                            query.output_size, query.output_size, groups=self.heads,
+                                            source=query.name, kv_size=key.output_size, other=key.name))
+        _append(stack, AttentionMatmul(f"{name}.av", "attn_av", self.heads, self.heads * self.value_dim,
+                                       qk.output_size, qk.output_size, groups=self.heads,
+                                       kv_size=value.output_size, other=value.name))
+        _close(stack, name, out, norm.name if residual else None, self.layer_scale, "output.proj", norm=False)
+
+    def _head(self, stack: _Stack, name: str, part: str, dim: int, norm: Layer) -> Layer:
+        """The shared key (or value) head: [SR: depthwise conv stride kv_strides + BN] then a 1x1 projection."""
+        if self.kv_strides > 1:
+            _branch(stack, norm, f"{name}.{part}.down", norm.out_channels, self.dw_kernel, self.kv_strides,
+                    groups=norm.out_channels)
+            return stack.conv(f"{name}.{part}.proj", dim, 1, activation=None, norm=False)
+        return _branch(stack, norm, f"{name}.{part}.proj", dim, 1, norm=False)
+
+
+def _layer_scaled(rows: tuple) -> tuple:
+    """The hybrids' rows: layer scale on every UIB and Mobile MQA block (timm layer_scale_init_value 1e-5)."""
+    return tuple(replace(row, layer_scale=True) if isinstance(row, (UIB, MobileMQA)) else row for row in rows)
+
+
+V4_NOTES = ("[V4] defines no width multiplier; at alpha != 1 widths follow timm's _gen_mobilenet_v4: "
+            "make_divisible(c x alpha, 8) per block, expansions from the actual input, the stem fixed below "
+            "alpha 1, the 1280 head never thinned; Mobile MQA heads and key/value dims stay fixed.",)
+
+# [V4] Table 11 (TFM MNv4ConvSmall, timm mobilenetv4_conv_small): nominal input 224.
+V4_CONV_SMALL = Spec(
+    name="v4-conv-small",
+    stem=32,
+    rows=(ConvBN(3, 2, 32), ConvBN(1, 1, 32), ConvBN(3, 2, 96), ConvBN(1, 1, 64),
+          UIB(5, 5, 2, 96, 3.0), UIB(0, 3, 1, 96, 2.0, n=4), UIB(3, 0, 1, 96, 4.0),
+          UIB(3, 3, 2, 128, 6.0), UIB(5, 5, 1, 128, 4.0), UIB(0, 5, 1, 128, 4.0), UIB(0, 5, 1, 128, 3.0),
+          UIB(0, 3, 1, 128, 4.0, n=2)),
+    head=960,
+    pooled_head=1280,
+    rounding="divisible",
+    activation="relu",
+    notes=V4_NOTES,
+    stem_fixed_below=1.0,
+    thin_pooled_head=False,
+    pooled_head_norm=True,
+)
+
+# [V4] Table 12 (MNv4ConvMedium): nominal input 256.
+V4_CONV_MEDIUM = replace(
+    V4_CONV_SMALL,
+    name="v4-conv-medium",
+    rows=(FusedIB(3, 2, 48, 4.0),
+          UIB(3, 5, 2, 80, 4.0), UIB(3, 3, 1, 80, 2.0),
+          UIB(3, 5, 2, 160, 6.0), UIB(3, 3, 1, 160, 4.0, n=2), UIB(3, 5, 1, 160, 4.0), UIB(3, 3, 1, 160, 4.0),
+          UIB(3, 0, 1, 160, 4.0), UIB(0, 0, 1, 160, 2.0), UIB(3, 0, 1, 160, 4.0),
+          UIB(5, 5, 2, 256, 6.0), UIB(5, 5, 1, 256, 4.0), UIB(3, 5, 1, 256, 4.0, n=2), UIB(0, 0, 1, 256, 4.0),
+          UIB(3, 0, 1, 256, 4.0), UIB(3, 5, 1, 256, 2.0), UIB(5, 5, 1, 256, 4.0), UIB(0, 0, 1, 256, 4.0, n=2),
+          UIB(5, 0, 1, 256, 2.0)),
+)
+
+# [V4] Table 13 (MNv4ConvLarge): stem 24, nominal input 384.
+V4_CONV_LARGE = replace(
+    V4_CONV_SMALL,
+    name="v4-conv-large",
+    stem=24,
+    rows=(FusedIB(3, 2, 48, 4.0),
+          UIB(3, 5, 2, 96, 4.0), UIB(3, 3, 1, 96, 4.0),
+          UIB(3, 5, 2, 192, 4.0), UIB(3, 3, 1, 192, 4.0, n=3), UIB(3, 5, 1, 192, 4.0), UIB(5, 3, 1, 192, 4.0, n=5),
+          UIB(3, 0, 1, 192, 4.0),
+          UIB(5, 5, 2, 512, 4.0, n=4), UIB(5, 0, 1, 512, 4.0), UIB(5, 3, 1, 512, 4.0), UIB(5, 0, 1, 512, 4.0, n=2),
+          UIB(5, 3, 1, 512, 4.0), UIB(5, 5, 1, 512, 4.0), UIB(5, 0, 1, 512, 4.0, n=3)),
+)
+
+_MQA_M16, _MQA_M8 = MobileMQA(4, 64, 64, 2, 160), MobileMQA(4, 64, 64, 1, 256)
+
+# [V4] Table 14 (MNv4HybridMedium): Conv-M's stages with 4 Mobile MQA blocks in each of the last two.
+V4_HYBRID_MEDIUM = replace(
+    V4_CONV_SMALL,
+    name="v4-hybrid-medium",
+    rows=_layer_scaled((
+        FusedIB(3, 2, 48, 4.0),
+        UIB(3, 5, 2, 80, 4.0), UIB(3, 3, 1, 80, 2.0),
+        UIB(3, 5, 2, 160, 6.0), UIB(0, 0, 1, 160, 2.0), UIB(3, 3, 1, 160, 4.0), UIB(3, 5, 1, 160, 4.0),
+        _MQA_M16, UIB(3, 3, 1, 160, 4.0), _MQA_M16, UIB(3, 0, 1, 160, 4.0), _MQA_M16, UIB(3, 3, 1, 160, 4.0),
+        _MQA_M16, UIB(3, 0, 1, 160, 4.0),
+        UIB(5, 5, 2, 256, 6.0), UIB(5, 5, 1, 256, 4.0), UIB(3, 5, 1, 256, 4.0, n=2), UIB(0, 0, 1, 256, 2.0),
+        UIB(3, 5, 1, 256, 2.0), UIB(0, 0, 1, 256, 2.0), UIB(0, 0, 1, 256, 4.0),
+        _MQA_M8, UIB(3, 0, 1, 256, 4.0), _MQA_M8, UIB(5, 5, 1, 256, 4.0), _MQA_M8, UIB(5, 0, 1, 256, 4.0),
+        _MQA_M8, UIB(5, 0, 1, 256, 4.0))),
+)
+
+_MQA_L16, _MQA_L8 = MobileMQA(8, 48, 48, 2, 192), MobileMQA(8, 64, 64, 1, 512)
+
+# [V4] Table 15 (MNv4HybridLarge): Conv-L's stages with 4 Mobile MQA blocks in each of the last two, GELU.
+V4_HYBRID_LARGE = replace(
+    V4_CONV_LARGE,
+    name="v4-hybrid-large",
+    activation="gelu",
+    rows=_layer_scaled((
+        FusedIB(3, 2, 48, 4.0),
+        UIB(3, 5, 2, 96, 4.0), UIB(3, 3, 1, 96, 4.0),
+        UIB(3, 5, 2, 192, 4.0), UIB(3, 3, 1, 192, 4.0, n=3), UIB(3, 5, 1, 192, 4.0), UIB(5, 3, 1, 192, 4.0, n=2),
+        _MQA_L16, UIB(5, 3, 1, 192, 4.0), _MQA_L16, UIB(5, 3, 1, 192, 4.0), _MQA_L16, UIB(5, 3, 1, 192, 4.0),
+        _MQA_L16, UIB(3, 0, 1, 192, 4.0),
+        UIB(5, 5, 2, 512, 4.0, n=4), UIB(5, 0, 1, 512, 4.0), UIB(5, 3, 1, 512, 4.0), UIB(5, 0, 1, 512, 4.0, n=2),
+        UIB(5, 3, 1, 512, 4.0), UIB(5, 5, 1, 512, 4.0),
+        _MQA_L8, UIB(5, 0, 1, 512, 4.0), _MQA_L8, UIB(5, 0, 1, 512, 4.0), _MQA_L8, UIB(5, 0, 1, 512, 4.0),
+        _MQA_L8, UIB(5, 0, 1, 512, 4.0))),
+)
+
+V4_SPECS = (V4_CONV_SMALL, V4_CONV_MEDIUM, V4_CONV_LARGE, V4_HYBRID_MEDIUM, V4_HYBRID_LARGE)
+SPECS.update({spec.name: spec for spec in V4_SPECS})

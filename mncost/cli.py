@@ -20,7 +20,8 @@ def _group() -> None:
 
 
 Arch = Annotated[str, typer.Option(help="Architecture: v1, v2, v1-fullconv, v1-shallow, v3-large, v3-small, "
-                                        "v3-large-minimal, v3-small-minimal, or a spec file path.toml.")]
+                                        "v3-large-minimal, v3-small-minimal, v4-conv-small, v4-conv-medium, v4-conv-large, "
+                                        "v4-hybrid-medium, v4-hybrid-large, or a spec file path.toml.")]
 Build = Annotated[Optional[str], typer.Option(
     metavar="B", help="V3 only: size the network at alpha != 1 as slim, torchvision, timm or keras does "
                       "(default timm, the build of the published 0.75 checkpoints).")]

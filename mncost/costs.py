@@ -65,11 +65,41 @@ def mul_cost(layer: Layer) -> LayerCost:
     return LayerCost(activations=layer.out_channels * _area(layer))
 
 
+def norm_cost(layer: Layer) -> LayerCost:
+    """A BatchNorm on its own ([V4] MQA pre-norm): its affine params, no mult-adds."""
+    return LayerCost(bn_params=2 * layer.out_channels, activations=layer.out_channels * _area(layer))
+
+
+def layer_scale_cost(layer: Layer) -> LayerCost:
+    """[V4] layer scale: one learned gamma per channel (counted as weights), no mult-adds."""
+    return LayerCost(weights=layer.out_channels, activations=layer.out_channels * _area(layer))
+
+
+def _kv_area(layer: Layer) -> int:
+    return layer.kv_size[0] * layer.kv_size[1]  # type: ignore[attr-defined]  (AttentionMatmul)
+
+
+def attention_logits_cost(layer: Layer) -> LayerCost:
+    """Q K^T over every head: heads x key_dim x area_q x area_kv mult-adds, heads x area_q x area_kv outputs."""
+    return LayerCost(macs=layer.in_channels * _area(layer) * _kv_area(layer),
+                     activations=layer.out_channels * _area(layer) * _kv_area(layer))
+
+
+def attention_values_cost(layer: Layer) -> LayerCost:
+    """attention x V over every head: heads x value_dim x area_q x area_kv mult-adds."""
+    return LayerCost(macs=layer.out_channels * _area(layer) * _kv_area(layer),
+                     activations=layer.out_channels * _area(layer))
+
+
 COST_FUNCTIONS: dict[str, Callable[[Layer], LayerCost]] = {
     "conv2d": conv_cost,
     "linear": linear_cost,
     "avgpool": pool_cost,
     "mul": mul_cost,
+    "batchnorm": norm_cost,
+    "layerscale": layer_scale_cost,
+    "attn_qk": attention_logits_cost,
+    "attn_av": attention_values_cost,
 }
 
 

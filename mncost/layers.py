@@ -34,6 +34,7 @@ class Layer:
     activation: str | None = None  # "relu", "relu6", "hswish", "hsigmoid" or None (linear)
     shortcut: str | None = None  # add the input of this named layer to the output
     operand: str | None = None  # op "mul": multiply the input of this named layer by this layer's input
+    source: str | None = None  # read the output of this named layer, not the previous layer's ([V4] K/V branches)
 
     @property
     def kind(self) -> str:
@@ -85,3 +86,54 @@ class Network:
             if layer.name == name:
                 return layer
         raise KeyError(name)
+
+
+# [V4] Mobile MQA and layer scale: ops beyond conv, FC, pool and multiply, each its own Layer subclass.
+
+
+@dataclass(frozen=True)
+class NormLayer(Layer):
+    """A BatchNorm on its own (op "batchnorm"): [V4]'s pre-norm of a Mobile MQA block."""
+
+    @property
+    def kind(self) -> str:
+        return "bn"
+
+    @property
+    def filter_shape(self) -> str:
+        return f"BN {self.in_channels}"
+
+
+@dataclass(frozen=True)
+class LayerScaleLayer(Layer):
+    """A learned per-channel scale gamma (op "layerscale"), [V4]'s layer scale before the residual add."""
+
+    @property
+    def kind(self) -> str:
+        return "ls"
+
+    @property
+    def filter_shape(self) -> str:
+        return f"x gamma {self.in_channels}"
+
+
+@dataclass(frozen=True)
+class AttentionMatmul(Layer):
+    """One of attention's two batched matmuls over `groups` heads, queries at output_size, keys and
+    values at kv_size. Op "attn_qk": softmax(Q K^T) from in_channels = heads x key_dim query channels
+    to out_channels = heads maps; op "attn_av": those maps times V, out_channels = heads x value_dim.
+    `other` names the layer whose output is the second operand (K or V)."""
+
+    kv_size: Size = (1, 1)
+    other: str | None = None
+
+    @property
+    def kind(self) -> str:
+        return "matmul"
+
+    @property
+    def filter_shape(self) -> str:
+        kv = "{}x{}".format(*self.kv_size)
+        if self.op == "attn_qk":
+            return f"QK^T {self.groups}h x{self.in_channels // self.groups}, kv {kv}"
+        return f"AV {self.groups}h x{self.out_channels // self.groups}, kv {kv}"

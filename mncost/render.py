@@ -97,20 +97,23 @@ def to_html(table: Table) -> str:
     return f"<p><b>{escape(table.title)}</b></p>\n{body}\n" + (f"<ul>{notes}</ul>\n" if notes else "")
 
 
-def to_rich(table: Table):
-    """A rich Table for the terminal, totals in bold, footnotes as its caption.
+def to_rich(table: Table, natural_widths: bool = False):
+    """A rich Table for the terminal, totals in bold, footnotes as its caption; natural_widths fixes each
+    column at its widest cell, which spares rich measuring every cell (the same output when nothing wraps).
 
     All text is escaped: a spec's name or notes, or an audit target, may hold `[...]` that rich
     would read as markup; mncost's own tables use none.
     """
+    from rich.cells import cell_len
     from rich.markup import escape
     from rich.table import Table as RichTable
 
     rich_table = RichTable(title=escape(table.title), caption=escape("\n".join(table.footer)) or None,
                            caption_justify="left")
-    for c in table.columns:
-        rich_table.add_column(escape(c.header), justify="left" if c.kind == "text" else "right")
     rows = _text_rows(table)
+    for i, c in enumerate(table.columns):
+        width = max([cell_len(c.header), *(cell_len(row[i]) for row in rows)]) if natural_widths else None
+        rich_table.add_column(escape(c.header), justify="left" if c.kind == "text" else "right", width=width)
     for i, row in enumerate(rows):
         is_total = table.totals is not None and i == len(rows) - 1
         rich_table.add_row(*map(escape, row), style="bold" if is_total else None,
@@ -123,8 +126,10 @@ def print_rich(*tables: Table) -> None:
     from rich.console import Console
 
     console = Console()
+    if not console.is_terminal:  # no styles are written: skip rich's per-cell markup, emoji and highlighting
+        console = Console(markup=False, emoji=False, highlight=False)
     for table in tables:
-        rich_table = to_rich(table)
+        rich_table = to_rich(table, natural_widths=not console.is_terminal)
         if not console.is_terminal:  # a table does not expand: it prints at its natural width, in one pass
             console.width = 10_000
         console.print(rich_table)

@@ -89,6 +89,25 @@ def softmax(layer: Layer) -> int:
     return 3 * k - 1 if layer.op == "linear" else 0
 
 
+def attention_softmax(layer: Layer) -> int:
+    """[V4] attention's softmax over each query's area_kv logits, per head: area_kv exp, area_kv - 1 adds,
+    area_kv divisions (as the classifier's softmax above)."""
+    if layer.op != "attn_qk":
+        return 0
+    kv = layer.kv_size[0] * layer.kv_size[1]  # type: ignore[attr-defined]  (AttentionMatmul)
+    return layer.out_channels * layer.output_size[0] * layer.output_size[1] * (3 * kv - 1)
+
+
+def layer_scale(layer: Layer) -> int:
+    """[V4] layer scale: one multiply per output element."""
+    return output_elements(layer) if layer.op == "layerscale" else 0
+
+
+def gelu(layer: Layer) -> int:
+    """GELU ([V4] Hybrid-L): one evaluation per output element."""
+    return output_elements(layer) if layer.activation == "gelu" else 0
+
+
 def weights(layer: Layer) -> int:
     """Conv and FC weights (the papers' params)."""
     return layer_cost(layer).weights
@@ -127,6 +146,9 @@ TERMS: dict[str, Term] = {t.name: t for t in (
     Term("bias_add", "bias adds", bias_add),
     Term("residual_add", "residual adds", residual_add),
     Term("softmax", "softmax", softmax),
+    Term("attention_softmax", "attention softmax", attention_softmax),
+    Term("layer_scale", "layer scale", layer_scale),
+    Term("gelu", "GELU", gelu),
     Term("weights", "weights", weights),
     Term("bias", "bias", bias),
     Term("bn_params", "BatchNorm params", bn_params),

@@ -22,6 +22,7 @@ ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
     "hsigmoid": nn.Hardsigmoid,
     "sigmoid": nn.Sigmoid,
     "silu": nn.SiLU,
+    "gelu": nn.GELU,
 }
 
 
@@ -70,11 +71,52 @@ def mul_module(layer: Layer) -> nn.Module:
     return Multiply()
 
 
+class LayerScale(nn.Module):
+    """[V4] layer scale: x * gamma, one learned gamma per channel (timm's LayerScale2d)."""
+
+    def __init__(self, channels: int, init: float = 1e-5) -> None:
+        super().__init__()
+        self.gamma = nn.Parameter(torch.full((channels,), init))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.gamma.view(1, -1, 1, 1)
+
+
+class AttentionLogits(nn.Module):
+    """softmax(Q K^T / sqrt(key_dim)) over `heads` query heads and one shared key head ([V4] Mobile MQA)."""
+
+    def __init__(self, heads: int, key_dim: int) -> None:
+        super().__init__()
+        self.heads, self.key_dim = heads, key_dim
+
+    def forward(self, q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+        b, _, h, w = q.shape
+        q = q.reshape(b, self.heads, self.key_dim, h * w).transpose(-1, -2)  # (B, heads, Nq, key_dim)
+        logits = torch.matmul(q, k.flatten(2).unsqueeze(1))  # (B, heads, Nq, Nkv)
+        return torch.softmax(logits * self.key_dim ** -0.5, dim=-1)
+
+
+class AttentionValues(nn.Module):
+    """The attention maps times one shared value head, back to a (heads x value_dim) feature map."""
+
+    def __init__(self, heads: int, value_dim: int, size: tuple[int, int]) -> None:
+        super().__init__()
+        self.heads, self.value_dim, self.size = heads, value_dim, size
+
+    def forward(self, attention: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        out = torch.matmul(attention, v.flatten(2).transpose(1, 2).unsqueeze(1))  # (B, heads, Nq, value_dim)
+        return out.transpose(-1, -2).reshape(out.shape[0], self.heads * self.value_dim, *self.size)
+
+
 MODULES: dict[str, Callable[[Layer], nn.Module]] = {
     "conv2d": conv_module,
     "linear": linear_module,
     "avgpool": pool_module,
     "mul": mul_module,
+    "batchnorm": lambda layer: nn.BatchNorm2d(layer.out_channels),
+    "layerscale": lambda layer: LayerScale(layer.out_channels),
+    "attn_qk": lambda layer: AttentionLogits(layer.groups, layer.in_channels // layer.groups),
+    "attn_av": lambda layer: AttentionValues(layer.groups, layer.out_channels // layer.groups, layer.output_size),
 }
 
 
@@ -101,6 +143,10 @@ class NetworkModule(nn.Module):
         self.shortcuts = {layer.name: layer.shortcut for layer in net.layers if layer.shortcut}
         self.operands = {layer.name: layer.operand for layer in net.layers if layer.operand}
         self.saved = set(self.shortcuts.values()) | set(self.operands.values())
+        # [V4] attention: a layer may read an earlier layer's output (source), or take it as a second operand.
+        self.sources = {layer.name: layer.source for layer in net.layers if layer.source}
+        self.others = {layer.name: layer.other for layer in net.layers if getattr(layer, "other", None)}
+        self.kept = set(self.sources.values()) | set(self.others.values())
         for layer in net.layers:
             _place(self, layer.name, MODULES[layer.op](layer))
         # Not a layer of the paper's table: no name clash with the layers, no cost.
@@ -109,17 +155,24 @@ class NetworkModule(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         inputs: dict[str, torch.Tensor] = {}
+        outputs: dict[str, torch.Tensor] = {}
         for name in self.names:
+            if name in self.sources:
+                x = outputs[self.sources[name]]
             if name in self.saved:
                 inputs[name] = x
             if name == self.first_linear and self.classifier_dropout is not None:
                 x = self.classifier_dropout(x)
             if name in self.operands:
                 x = self.get_submodule(name)(inputs[self.operands[name]], x)
+            elif name in self.others:
+                x = self.get_submodule(name)(x, outputs[self.others[name]])
             else:
                 x = self.get_submodule(name)(x)
             if name in self.shortcuts:
                 x = x + inputs[self.shortcuts[name]]
+            if name in self.kept:
+                outputs[name] = x
         return x
 
 
