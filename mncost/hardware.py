@@ -14,6 +14,7 @@ import platform
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Callable
 
 from .errors import MncostError
 
@@ -93,8 +94,8 @@ def measure(size: int = 1024, copy_bytes: int = 256 * 2**20, repeats: int = 10) 
             "measured": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
 
 
-def this_machine(remeasure: bool = False) -> Hardware:
-    """The current machine's profile: measured now if asked or not cached yet, else read from the cache."""
+def this_machine(remeasure: bool = False, notify: Callable[[str], None] | None = None) -> Hardware:
+    """The current machine's profile: measured now (telling notify) if asked or not cached yet, else cached."""
     path = cache_path()
     record = None
     if not remeasure and path.exists():
@@ -104,6 +105,8 @@ def this_machine(remeasure: bool = False) -> Hardware:
         except (ValueError, KeyError, TypeError):
             record = None  # a damaged cache is measured again
     if record is None:
+        if notify:
+            notify("measuring this machine (matmul and copy, a few seconds)...")
         record = measure()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -115,10 +118,10 @@ def this_machine(remeasure: bool = False) -> Hardware:
     return from_peaks(THIS, "this machine", float(record["peak_macs"]), float(record["bandwidth"]), source, "fp32")
 
 
-def hardware(name: str, remeasure: bool = False) -> Hardware:
+def hardware(name: str, remeasure: bool = False, notify: Callable[[str], None] | None = None) -> Hardware:
     """The named profile (`this` is measured), or a MncostError listing the names."""
     if name == THIS:
-        return this_machine(remeasure)
+        return this_machine(remeasure, notify)
     if name in PROFILES:
         return PROFILES[name]
     raise MncostError(f"unknown hardware {name!r}; use one of: {', '.join([*PROFILES, THIS])}")

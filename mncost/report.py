@@ -76,8 +76,13 @@ def render_reports() -> dict[str, str]:
 
 def write_reports(out: str | Path = "reports") -> list[Path]:
     """Write every report file under out; the paths written."""
+    return write_files(render_reports(), out)
+
+
+def write_files(files: dict[str, str], out: str | Path) -> list[Path]:
+    """Write each relative path's text under out, folders created; the paths written."""
     paths = []
-    for name, text in render_reports().items():
+    for name, text in files.items():
         path = Path(out) / name
         try:
             path.parent.mkdir(parents=True, exist_ok=True)

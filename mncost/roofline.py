@@ -193,3 +193,22 @@ def roofline(arch: str | Spec = "v1", alpha: float = 1.0, res: int | str | Size 
     layers = tuple(layer_roofline(layer, cost.macs, cost.weights + cost.bias, cost.activations, itemsize)
                    for layer, cost in result.layers)
     return Roofline(result, dtype, hw, layers)
+
+
+def grid_rooflines(result: Roofline) -> list[Roofline]:
+    """The same arch, precision and hardware over the [V1] Table 6/7 grid of alphas x resolutions."""
+    from .scaling import DEFAULT_ALPHAS, DEFAULT_RESOLUTIONS
+
+    net = result.analysis.network
+    return [roofline(net.arch, float(a), int(r), net.num_classes, result.dtype, result.hardware)
+            for a in DEFAULT_ALPHAS.split(",") for r in DEFAULT_RESOLUTIONS.split(",")]
+
+
+def write_latency_figures(result: Roofline, out: str) -> list:
+    """Write <arch>-roofline.svg (per layer) and <arch>-latency.svg (mult-adds vs predicted time over a grid)."""
+    from .figures import latency_figure, roofline_figure
+    from .report import write_files
+
+    arch = result.analysis.network.arch
+    return write_files({f"{arch}-roofline.svg": roofline_figure(result),
+                        f"{arch}-latency.svg": latency_figure(grid_rooflines(result))}, out)

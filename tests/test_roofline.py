@@ -123,3 +123,75 @@ def test_unknown_op_and_names_are_user_errors():
 def test_v4_paper_profiles_are_its_table_16():
     assert {name: hw.ridge for name, hw in PROFILES.items() if hw.dtype == "int8"} == {
         "pixel6-cpu": 31.2, "s23-cpu": 39.7, "pixel4-dsp": 347.3, "pixel8-edgetpu": 433.8}
+
+
+# --- the latency command ---
+
+def test_latency_json_is_exact_and_adds_up(cli):
+    out = cli("latency", "--arch", "v2", "--alpha", "0.5", "--res", "128", "--hw", "s23-cpu", "--dtype", "fp16",
+              "--format", "json")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    layers = doc["layers"]
+    assert doc["hardware"]["ridge"] == 39.7 and doc["time_unit"] == "MAC-times" and doc["bytes_per_element"] == 2
+    for key in ("macs", "weight_bytes", "input_bytes", "output_bytes", "bytes"):
+        assert doc["totals"][key] == sum(row[key] for row in layers)
+        assert all(isinstance(row[key], int) for row in layers)
+    assert doc["totals"]["time"] == pytest.approx(sum(max(r["macs"], 39.7 * r["bytes"]) for r in layers))
+
+
+@pytest.mark.parametrize("fmt", ["rich", "md", "csv"])
+def test_latency_every_format(cli, fmt):
+    out = cli("latency", "--arch", "v1", "--alpha", "0.25", "--res", "128", "--format", fmt)
+    assert out.returncode == 0, out.stderr
+    assert "block13.pw" in out.stdout
+    if fmt != "csv":
+        assert "MAC-times" in out.stdout and "[V4] Table 16" in out.stdout
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--dtype", "int4"], "dtype 'int4' is invalid"),
+    (["--hw", "tpu9000"], "unknown hardware 'tpu9000'"),
+    (["--alpha", "0"], "alpha 0"),
+])
+def test_latency_bad_input_is_one_line_exit_2(cli, args, message):
+    out = cli("latency", *args)
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr.startswith("mncost: error: ") and message in out.stderr and len(out.stderr.splitlines()) == 1
+
+
+def test_latency_imports_no_heavy_module():
+    from conftest import heavy_imports
+
+    argv = ["latency", "--arch", "v2", "--hw", "pixel8-edgetpu", "--format", "json"]
+    assert heavy_imports(argv, ("torch", "fvcore", "pandas", "matplotlib", "numpy")) == []
+
+
+def test_hw_this_measures_once_then_reads_the_cache(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("MNCOST_CACHE_DIR", str(tmp_path))
+    args = ("latency", "--arch", "v1", "--alpha", "0.25", "--res", "96", "--hw", "this", "--dtype", "fp32",
+            "--format", "json")
+    first = cli(*args)
+    assert first.returncode == 0, first.stderr
+    assert "measuring this machine" in first.stderr
+    cached = json.loads((tmp_path / "hw.json").read_text())
+    hw = json.loads(first.stdout)["hardware"]
+    assert hw["peak_macs"] == cached["peak_macs"] > 1e8 and hw["bandwidth"] == cached["bandwidth"] > 1e8
+    assert hw["ridge"] == pytest.approx(hw["peak_macs"] / hw["bandwidth"])
+    second = cli(*args)
+    assert second.returncode == 0 and "measuring" not in second.stderr
+    assert json.loads(second.stdout)["hardware"] == hw
+    layers = json.loads(second.stdout)["layers"]
+    assert json.loads(second.stdout)["time_unit"] == "us"
+    assert json.loads(second.stdout)["totals"]["time"] == pytest.approx(1e6 * sum(
+        max(r["macs"] / hw["peak_macs"], r["bytes"] / hw["bandwidth"]) for r in layers))
+    (tmp_path / "hw.json").write_text("{not json")
+    assert "measuring" in cli(*args).stderr  # a damaged cache is measured again
+
+
+def test_plot_writes_both_figures(cli, tmp_path):
+    pytest.importorskip("matplotlib")
+    out = cli("latency", "--arch", "v2", "--alpha", "0.35", "--res", "96", "--plot", str(tmp_path), "--format", "csv")
+    assert out.returncode == 0, out.stderr
+    for name in ("v2-roofline.svg", "v2-latency.svg"):
+        assert (tmp_path / name).read_text().startswith("<?xml")
