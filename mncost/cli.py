@@ -214,6 +214,36 @@ def fit(arch: Arch = "v2",
     emit(fmt, [fit_table(result)], result)
 
 
+# --- latency (roofline) ---
+
+
+@app.command()
+def latency(arch: Arch = "v1", alpha: Alpha = "1.0", res: Res = "224", classes: Classes = "1000",
+            hw: Annotated[str, typer.Option(metavar="NAME", help="Hardware: pixel6-cpu, s23-cpu, pixel4-dsp, "
+                                            "pixel8-edgetpu ([V4] Table 16), macs (ridge 0), or this (measured).")]
+            = "pixel6-cpu",
+            dtype: Annotated[str, typer.Option(metavar="T", help="Precision of every tensor: int8, fp16 or fp32.")]
+            = "int8",
+            remeasure: Annotated[bool, typer.Option("--remeasure", help="With --hw this: measure again, "
+                                                    "ignoring the cached profile.")] = False,
+            plot: Annotated[Optional[str], typer.Option(metavar="DIR", help="Also write the per-layer roofline "
+                                                        "and the mult-adds vs predicted time figure (SVG).")] = None,
+            fmt: Fmt = Format.rich) -> None:
+    """Bytes moved, arithmetic intensity and roofline-predicted time per layer ([V4] Eq. 1)."""
+    from .hardware import hardware
+    from .roofline import parse_dtype, roofline
+
+    parse_dtype(dtype)
+    profile = hardware(hw, remeasure, lambda message: typer.echo(f"mncost: {message}", err=True))
+    result = roofline(arch, alpha, res, classes, dtype, profile)
+    emit(fmt, [result.to_table()], result.to_dict())
+    if plot:
+        from .roofline import write_latency_figures
+
+        for path in write_latency_figures(result, plot):
+            typer.echo(f"wrote {path}", err=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI: user errors print one line on stderr and exit 2."""
     command = typer.main.get_command(app)

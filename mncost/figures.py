@@ -86,3 +86,63 @@ def heatmap_figure(grid: Grid) -> str:
         fig.colorbar(image, ax=ax, label="Mult-adds (millions)")
 
     return _svg(draw, (6.4, 3.8))
+
+
+KIND_MARKERS = {"conv": ("Conv", "^"), "dw": ("Conv dw", "o"), "pw": ("Conv 1x1", "s"), "gconv": ("Conv grouped", "D"),
+                "fc": ("FC", "P"), "pool": ("Avg Pool", "v"), "mul": ("SE multiply", "x")}
+
+
+def roofline_figure(result) -> str:
+    """Per-layer roofline of one network (a roofline.Roofline): intensity against attainable throughput, log-log."""
+    hw, rows = result.hardware, [r for r in result.layers if r.macs > 0]
+    scale, unit = ((hw.peak_macs / 1e9, "G mult-adds/s") if hw.absolute else (1.0, "fraction of PeakMACs"))
+
+    def attainable(intensity: float) -> float:
+        return scale * (min(1.0, intensity / hw.ridge) if hw.ridge else 1.0)
+
+    def draw(fig) -> None:
+        ax = fig.add_subplot()
+        low = min(r.intensity for r in rows) / 2
+        high = max(max(r.intensity for r in rows), hw.ridge) * 2
+        xs = [low * (high / low) ** (i / 200) for i in range(201)]
+        ax.plot(xs, [attainable(x) for x in xs], color="black", linewidth=1, label="roofline")
+        if hw.ridge:
+            ax.axvline(hw.ridge, color="grey", linestyle="--", linewidth=0.8,
+                       label=f"ridge point {hw.ridge:.1f} mult-adds/byte")
+        for kind, (label, marker) in KIND_MARKERS.items():
+            points = [r for r in rows if r.layer.kind == kind]
+            if points:
+                ax.scatter([r.intensity for r in points], [attainable(r.intensity) for r in points], marker=marker,
+                           s=[20 + 400 * r.time(hw) / result.time for r in points], alpha=0.7,
+                           label=f"{label} ({len(points)})")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel(f"Arithmetic intensity (mult-adds per byte, {result.dtype})")
+        ax.set_ylabel(f"Attainable throughput ({unit})")
+        net = result.analysis.network
+        ax.set_title(f"MobileNet {net.arch} {net.alpha:g}/{net.resolution[0]} on {hw.label} "
+                     "(marker area: share of predicted time)")
+        ax.legend(loc="lower right", fontsize=7)
+
+    return _svg(draw, (6.4, 4.2))
+
+
+def latency_figure(results: list) -> str:
+    """Model level: mult-adds against roofline-predicted time, one point per network (roofline.Roofline)."""
+    hw = results[0].hardware
+
+    def draw(fig) -> None:
+        ax = fig.add_subplot()
+        for arch in dict.fromkeys(r.analysis.network.arch for r in results):
+            label, marker, color = SERIES.get(arch, (arch, "D", None))
+            mine = [r for r in results if r.analysis.network.arch == arch]
+            ax.scatter([r.analysis.totals.macs / 1e6 for r in mine], [r.totals()["time"] for r in mine],
+                       marker=marker, color=color, label=f"{label} ({len(mine)} configs)")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("Mult-adds (millions, log scale)")
+        ax.set_ylabel(f"Predicted time ({'us' if hw.absolute else 'MAC-times, relative'}; log scale)")
+        ax.set_title(f"Roofline-predicted time on {hw.label}, {results[0].dtype}")
+        ax.legend(loc="lower right")
+
+    return _svg(draw, (6.4, 4.2))

@@ -78,6 +78,8 @@ def render_reports() -> dict[str, str]:
 
 def _marked(name: str, text: str) -> str:
     """The text with mncost's mark: the markdown HEADER first, an XML comment after an SVG's declaration."""
+    if text.startswith(HEADER) or text.split("\n")[1:2] == [SVG_MARK]:
+        return text
     if name.endswith(".svg"):
         declaration, rest = text.split("\n", 1)
         return f"{declaration}\n{SVG_MARK}\n{rest}"
@@ -124,13 +126,18 @@ def _blocker(out: Path, name: str) -> str | None:
 
 
 def write_reports(out: str | Path = "reports") -> list[Path]:
-    """Write every report file under out, all or nothing; the paths written.
+    """Write every report file under out, all or nothing; the paths written."""
+    return write_files(render_reports(), out)
+
+
+def write_files(files: dict[str, str], out: str | Path) -> list[Path]:
+    """Write each relative path's text under out, all or nothing; the paths written.
 
     Only files mncost itself wrote are replaced, never through a symlink: each file is first
     written to a temporary file beside it, and the set replaces the old one only when all were written.
     """
     out = _folder(out)
-    files = render_reports()
+    files = {name: _marked(name, text) for name, text in files.items()}
     for name in files:
         reason = _blocker(out, name)
         if reason:

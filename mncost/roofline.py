@@ -1,0 +1,214 @@
+"""Bytes moved, arithmetic intensity and roofline latency per layer ([V4] section 3, Eq. 1).
+
+ModelTime = sum over layers of max(MACs / PeakMACs, (weight bytes + activation bytes) / PeakMemBW).
+Every tensor is counted once per layer at the chosen precision: the weights of the conv or
+FC (and its bias; BatchNorm is taken as folded into the conv, as deployed), the tensors the
+layer reads and the one it writes. A residual add is fused into the layer that ends the
+block, so that layer also reads the shortcut tensor. Bytes are exact integers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from .analysis import Analysis, analyze
+from .archs import Spec
+from .errors import MncostError
+from .hardware import Hardware
+from .layers import Layer, Size
+from .render import Column, Table
+
+DTYPES: dict[str, int] = {"int8": 1, "fp16": 2, "fp32": 4}  # bytes per element
+
+
+def _area(size: Size) -> int:
+    return size[0] * size[1]
+
+
+def map_input(layer: Layer) -> int:
+    """Elements read by a conv, FC or pool: its input feature map."""
+    return layer.in_channels * _area(layer.input_size)
+
+
+def mul_input(layer: Layer) -> int:
+    """Elements read by the [V3] squeeze-and-excite multiply: the feature map and the 1x1 gate."""
+    return layer.in_channels * _area(layer.input_size) + layer.in_channels
+
+
+# Elements each op reads, by Layer.op; a new op adds one entry (costs.COST_FUNCTIONS gives the rest).
+INPUT_ELEMENTS: dict[str, Callable[[Layer], int]] = {
+    "conv2d": map_input,
+    "linear": map_input,
+    "avgpool": map_input,
+    "mul": mul_input,
+}
+
+
+@dataclass(frozen=True)
+class LayerRoofline:
+    """One layer's mult-adds and bytes moved (exact), at one precision."""
+
+    layer: Layer
+    macs: int
+    weight_bytes: int
+    input_bytes: int
+    output_bytes: int
+
+    @property
+    def bytes(self) -> int:
+        """WeightBytes + ActivationBytes of [V4] Eq. 1."""
+        return self.weight_bytes + self.input_bytes + self.output_bytes
+
+    @property
+    def intensity(self) -> float:
+        """Arithmetic (operational) intensity: mult-adds per byte moved."""
+        return self.macs / self.bytes if self.bytes else 0.0
+
+    def time(self, hw: Hardware) -> float:
+        """Predicted time: seconds when the peaks are known, else MAC-times (seconds x PeakMACs)."""
+        units = max(self.macs, self.bytes * hw.ridge)
+        return units / hw.peak_macs if hw.absolute else units
+
+    def bound(self, hw: Hardware) -> str:
+        """Which side of the ridge point the layer falls on."""
+        return "compute" if self.intensity >= hw.ridge else "memory"
+
+
+def layer_roofline(layer: Layer, macs: int, weights: int, outputs: int, itemsize: int) -> LayerRoofline:
+    """A layer's bytes from its cost terms (weights incl. bias, output elements) and the elements it reads."""
+    if layer.op not in INPUT_ELEMENTS:
+        raise MncostError(f"layer {layer.name!r} has op {layer.op!r}, which the roofline cannot count yet; "
+                          f"known ops: {', '.join(INPUT_ELEMENTS)}")
+    reads = INPUT_ELEMENTS[layer.op](layer) + (outputs if layer.shortcut else 0)
+    return LayerRoofline(layer, macs, weights * itemsize, reads * itemsize, outputs * itemsize)
+
+
+def parse_dtype(dtype: str) -> int:
+    """Bytes per element of a precision name, or a MncostError."""
+    if dtype not in DTYPES:
+        raise MncostError(f"dtype {dtype!r} is invalid; use one of: {', '.join(DTYPES)}")
+    return DTYPES[dtype]
+
+
+@dataclass(frozen=True)
+class Roofline:
+    """A network's layers on one hardware's roofline, at one precision."""
+
+    analysis: Analysis
+    dtype: str
+    hardware: Hardware
+    layers: tuple[LayerRoofline, ...]
+
+    @property
+    def time(self) -> float:
+        """ModelTime: the sum of the layers' times."""
+        return sum(row.time(self.hardware) for row in self.layers)
+
+    @property
+    def unit(self) -> str:
+        return "us" if self.hardware.absolute else "MAC-times"
+
+    def _time_value(self, seconds_or_units: float) -> float:
+        return seconds_or_units * 1e6 if self.hardware.absolute else seconds_or_units
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One dict per layer, bytes exact."""
+        total = self.time
+        hw = self.hardware
+        return [{"name": r.layer.name, "type": r.layer.kind, "filter_shape": r.layer.filter_shape,
+                 "macs": r.macs, "weight_bytes": r.weight_bytes, "input_bytes": r.input_bytes,
+                 "output_bytes": r.output_bytes, "bytes": r.bytes, "intensity": r.intensity,
+                 "bound": r.bound(hw), "time": self._time_value(r.time(hw)),
+                 "share": r.time(hw) / total if total else 0.0} for r in self.layers]
+
+    def totals(self) -> dict[str, Any]:
+        """The sums, and the whole network's intensity."""
+        macs = sum(r.macs for r in self.layers)
+        sums = {key: sum(getattr(r, key) for r in self.layers)
+                for key in ("weight_bytes", "input_bytes", "output_bytes", "bytes")}
+        return {"macs": macs, **sums, "intensity": macs / sums["bytes"] if sums["bytes"] else 0.0,
+                "time": self._time_value(self.time),
+                "memory_bound": sum(r.bound(self.hardware) == "memory" for r in self.layers)}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document of `mncost latency`."""
+        net = self.analysis.network
+        return {"arch": net.arch, "alpha": net.alpha, "resolution": list(net.resolution),
+                "num_classes": net.num_classes, "dtype": self.dtype, "bytes_per_element": DTYPES[self.dtype],
+                "hardware": {"name": self.hardware.name, "label": self.hardware.label, "ridge": self.hardware.ridge,
+                             "peak_macs": self.hardware.peak_macs, "bandwidth": self.hardware.bandwidth,
+                             "dtype": self.hardware.dtype, "source": self.hardware.source},
+                "time_unit": self.unit, "layers": self.rows(), "totals": self.totals()}
+
+    def to_table(self) -> Table:
+        """Per-layer bytes, intensity, bound and predicted time, with totals and the model's assumptions."""
+        net, hw, t = self.analysis.network, self.hardware, self.totals()
+        height, width = net.resolution
+        unit = ("Time (us)" if hw.absolute else "Time (MAC-times)")
+        rows = [{**row, "intensity": round(row["intensity"], 2), "time": _round(row["time"])} for row in self.rows()]
+        totals = {"name": "Total", "macs": t["macs"], "weight_bytes": t["weight_bytes"],
+                  "input_bytes": t["input_bytes"], "output_bytes": t["output_bytes"], "bytes": t["bytes"],
+                  "intensity": round(t["intensity"], 2), "bound": f"{t['memory_bound']} memory",
+                  "time": _round(t["time"]), "share": 1.0}
+        if hw.absolute:
+            peaks = (f"peak {hw.peak_macs / 1e9:.2f} G mult-adds/s, bandwidth {hw.bandwidth / 1e9:.2f} GB/s, "
+                     f"ridge point {hw.ridge:.1f} mult-adds/byte")
+            time_note = f"Predicted time {t['time']:,.1f} us = sum over layers of max(mult-adds / peak, bytes / bandwidth)."
+        else:
+            peaks = f"ridge point {hw.ridge:g} mult-adds/byte (no absolute peaks published)"
+            time_note = (f"Time in MAC-times, a relative unit (seconds x PeakMACs): max(mult-adds, bytes x ridge) "
+                         f"per layer; model total {t['time']:,.0f}. Only ratios between networks on this profile mean anything.")
+        footer = [f"Hardware {hw.name} ({hw.label}): {peaks}; source: {hw.source}.",
+                  time_note,
+                  f"Bytes at {self.dtype} ({DTYPES[self.dtype]} B/element): conv/FC weights and bias (BatchNorm folded), "
+                  f"every tensor read (the residual's shortcut too) and written, once per layer.",
+                  f"{t['memory_bound']} of {len(self.layers)} layers fall below the ridge point (memory-bound)."]
+        if hw.dtype and hw.dtype != self.dtype:
+            footer.append(f"The profile was {'measured' if hw.absolute else 'fitted'} at {hw.dtype}; "
+                          f"bytes here are {self.dtype}.")
+        return Table(
+            title=f"Roofline of MobileNet {net.arch} alpha={net.alpha:g} {height}x{width} on {hw.label}, {self.dtype}",
+            columns=[Column("name", "Layer"), Column("filter_shape", "Filter Shape"),
+                     Column("macs", "Mult-Adds", "count"), Column("weight_bytes", "Weight Bytes", "count"),
+                     Column("input_bytes", "Input Bytes", "count"), Column("output_bytes", "Output Bytes", "count"),
+                     Column("intensity", "MACs/B", "number"), Column("bound", "Bound"),
+                     Column("time", unit, "count" if not hw.absolute else "number"),
+                     Column("share", "Time Share", "share")],
+            rows=rows, totals=totals, footer=footer)
+
+
+def _round(value: float) -> float:
+    return round(value, 2)
+
+
+def roofline(arch: str | Spec = "v1", alpha: float = 1.0, res: int | str | Size = 224, classes: int = 1000,
+             dtype: str = "int8", hw: Hardware | None = None) -> Roofline:
+    """Every layer's bytes, intensity and roofline time for an arch at alpha, resolution and classes."""
+    from .hardware import PROFILES
+
+    itemsize = parse_dtype(dtype)
+    hw = hw or PROFILES["pixel6-cpu"]
+    result = analyze(arch, alpha, res, classes)
+    layers = tuple(layer_roofline(layer, cost.macs, cost.weights + cost.bias, cost.activations, itemsize)
+                   for layer, cost in result.layers)
+    return Roofline(result, dtype, hw, layers)
+
+
+def grid_rooflines(result: Roofline) -> list[Roofline]:
+    """The same arch, precision and hardware over the [V1] Table 6/7 grid of alphas x resolutions."""
+    from .scaling import DEFAULT_ALPHAS, DEFAULT_RESOLUTIONS
+
+    net = result.analysis.network
+    return [roofline(net.arch, float(a), int(r), net.num_classes, result.dtype, result.hardware)
+            for a in DEFAULT_ALPHAS.split(",") for r in DEFAULT_RESOLUTIONS.split(",")]
+
+
+def write_latency_figures(result: Roofline, out: str) -> list:
+    """Write <arch>-roofline.svg (per layer) and <arch>-latency.svg (mult-adds vs predicted time over a grid)."""
+    from .figures import latency_figure, roofline_figure
+    from .report import write_files
+
+    arch = result.analysis.network.arch
+    return write_files({f"{arch}-roofline.svg": roofline_figure(result),
+                        f"{arch}-latency.svg": latency_figure(grid_rooflines(result))}, out)
