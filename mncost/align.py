@@ -3,20 +3,27 @@
 An edit-distance alignment on layer signatures (kind, kernel, stride, groups,
 in and out channels, output size) names every difference: an extra layer, a
 missing layer, a changed layer, or a parameter-only difference (bias, BatchNorm).
+When one rule of the spec explains a set of changes (another width rounding, a
+width multiplier, a head or stem kept unthinned, one table row's width), it is
+named once as a "rule" finding whose delta is the paper's cost under the rule
+minus the paper's, and the model is held against the paper under the rule.
 Every mult-add and parameter of both sides lands in exactly one finding or
 match, so the findings' deltas add up to the total difference. No torch here.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any, Iterable, Literal
+import math
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Iterable, Iterator, Literal
 
+from .archs import ROUNDING, Spec, build
 from .costs import LayerCost, network_costs
+from .errors import MncostError
 from .layers import Layer, Network
 from .render import Column, Table
 
-FindingKind = Literal["extra", "missing", "changed", "params"]
+FindingKind = Literal["rule", "extra", "missing", "changed", "params"]
 
 # The signature: the attributes that decide a layer's mult-adds (with their report labels).
 SIGNATURE = {"kind": "kind", "kernel": "kernel", "stride": "stride", "groups": "groups",
@@ -120,14 +127,19 @@ def describe(layer: Layer) -> str:
     return ", ".join([f"{layer.filter_shape} / s{_show(layer.stride, 'stride')}, output {output}", *extras])
 
 
+def _keeps_input_ratio(paper: Layer) -> bool:
+    """Whether the paper sets this layer's width from its input: a depthwise conv, or [V2]'s expand conv (t x in).
+
+    Any other layer's width (a projection, a pointwise conv, the stem, the head) is its own table entry."""
+    return paper.kind == "dw" or paper.name.endswith(".expand")
+
+
 def _follows_from_input(model: Layer, paper: Layer, attr: str) -> bool:
     """Whether a differing attribute is implied by a differing input (channels or size)."""
     if attr in ("in_channels", "output_size"):
         return True
-    if attr == "out_channels":  # a depthwise or expand conv keeps its ratio to the input
-        return model.out_channels * paper.in_channels == paper.out_channels * model.in_channels
-    if attr == "groups":
-        return model.groups * paper.in_channels == paper.groups * model.in_channels
+    if attr in ("out_channels", "groups") and _keeps_input_ratio(paper):
+        return getattr(model, attr) * paper.in_channels == getattr(paper, attr) * model.in_channels
     return False
 
 
@@ -205,6 +217,125 @@ def findings(steps: list[Step], net: Network) -> list[Finding]:
     return found
 
 
+# --- rules: one change of the spec that explains a set of changed layers ---
+
+ROUNDING_WORDS = {"floor": "int(c x alpha)", "divisible": "the nearest multiple of 8"}
+COMMON_ALPHAS = (0.25, 0.35, 0.5, 0.75, 1.0, 1.3, 1.4)  # the published checkpoints' width multipliers
+MAX_RULES = 3
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A spec change to try: its words, the changed spec and the width multiplier."""
+
+    words: str
+    spec: Spec
+    alpha: float
+
+
+def _widths_giving(channels: int, spec: Spec, alpha: float) -> Iterator[int]:
+    """Table widths c that the spec's rounding turns into `channels` at this alpha, nearest c x alpha first."""
+    guess = math.ceil(channels / alpha)
+    near = sorted(range(max(1, guess - 2), guess + 3), key=lambda c: abs(c * alpha - channels))
+    yield from (c for c in near if ROUNDING[spec.rounding](c, alpha) == channels)
+
+
+def _row_of(spec: Spec, block: int) -> int | None:
+    """The index of the table row that lays out block number `block` (1-based), if any."""
+    seen = 0
+    for index, row in enumerate(spec.rows):
+        seen += row.n
+        if block <= seen:
+            return index
+    return None
+
+
+def candidates(spec: Spec, alpha: float, steps: list[Step]) -> Iterator[Candidate]:
+    """The spec changes worth trying against these aligned steps."""
+    for name in ROUNDING:
+        if name != spec.rounding:
+            yield Candidate(f"widths rounded with {ROUNDING_WORDS[name]} instead of {ROUNDING_WORDS[spec.rounding]}",
+                            replace(spec, rounding=name), alpha)
+    if spec.head is not None:
+        words = "thinned by alpha" if not spec.thin_head else "not thinned by alpha (kept for alpha < 1)"
+        yield Candidate(f"head conv {words}", replace(spec, thin_head=not spec.thin_head), alpha)
+    model_stem = next((s.model.layer.out_channels for s in steps if s.model is not None), None)
+    for c in _widths_giving(spec.stem, spec, alpha) if model_stem == spec.stem else ():
+        yield Candidate(f"stem conv not thinned by alpha ({spec.stem} channels)", replace(spec, stem=c), alpha)
+        break
+    ratio = model_stem / spec.stem if model_stem else None
+    for other in sorted({*COMMON_ALPHAS, *([ratio] if ratio else [])} - {alpha}):
+        yield Candidate(f"width multiplier {other:g} instead of {alpha:g}", spec, other)
+    for step in steps:  # a table row's own width: c in the model's layer where the paper's row sets it
+        m, p = step.model, step.paper
+        if not (m and p and p.layer.name.startswith("block")) or _keeps_input_ratio(p.layer) or \
+                m.layer.out_channels == p.layer.out_channels:
+            continue
+        index = _row_of(spec, int(p.layer.name[len("block"):].split(".")[0]))
+        if index is None:
+            continue
+        row = spec.rows[index]
+        for c in _widths_giving(m.layer.out_channels, spec, alpha):
+            rows = spec.rows[:index] + (replace(row, c=c),) + spec.rows[index + 1:]
+            yield Candidate(f"table row {index + 1} ({type(row).__name__} {_row_words(row)}) with c = {c}",
+                            replace(spec, rows=rows), alpha)
+            break
+
+
+def _row_words(row: Any) -> str:
+    return ", ".join(f"{key} {value}" for key, value in vars(row).items())
+
+
+def _roots(steps: list[Step], net: Network) -> int:
+    """How many findings do not follow from another one."""
+    return sum(1 for f in findings(steps, net) if f.cause is None)
+
+
+def _own_width_changes(rule_net: Network, reference: Network) -> list[str]:
+    """The layers whose own width a rule changes: 'block2.project 18 vs 24'."""
+    names = {layer.name: layer for layer in reference.layers}
+    return [f"{layer.name} {layer.out_channels} vs {names[layer.name].out_channels}"
+            for layer in rule_net.layers if layer.name in names and layer.op != "avgpool"
+            and layer.out_channels != names[layer.name].out_channels and not _keeps_input_ratio(layer)]
+
+
+def _rule_finding(words: str, rule_net: Network, reference: Network) -> Finding:
+    """One rule as one finding: its own width changes and the paper's cost under it minus before it."""
+    new, old = paper_entries(rule_net), paper_entries(reference)
+    changes = _own_width_changes(rule_net, reference)
+    shown = ", ".join(changes[:4]) + (f" and {len(changes) - 4} more" if len(changes) > 4 else "")
+    detail = f"{words}: {shown}; the layers after follow" if shown else words
+    return Finding("rule", None, None, detail, sum(e.cost.macs for e in new) - sum(e.cost.macs for e in old),
+                   sum(e.cost.params for e in new) - sum(e.cost.params for e in old))
+
+
+def explain(model: list[Entry], net: Network, spec: Spec) -> tuple[list[Finding], Network]:
+    """The rules (at most a few, greedily) that each leave fewer independent findings, and the paper under them."""
+    rules: list[Finding] = []
+    reference, current, alpha = net, spec, net.alpha
+    steps = align(model, paper_entries(reference))
+    roots = _roots(steps, reference)
+    while roots and len(rules) < MAX_RULES:
+        best = None
+        for candidate in candidates(current, alpha, steps):
+            try:
+                rule_net = build(candidate.spec, candidate.alpha, net.resolution, net.num_classes)
+            except (MncostError, ValueError, ZeroDivisionError):
+                continue
+            if rule_net.layers == reference.layers:
+                continue
+            rule_steps = align(model, paper_entries(rule_net))
+            score = _roots(rule_steps, rule_net)
+            if score < roots and (best is None or score < best[0]):
+                best = (score, candidate, rule_net, rule_steps)
+        if best is None:
+            break
+        roots, candidate, rule_net, steps = best
+        rules.append(_rule_finding(candidate.words, rule_net, reference))
+        reference, current, alpha = rule_net, candidate.spec, candidate.alpha
+    return rules, reference
+
+
 @dataclass(frozen=True)
 class Audit:
     """The model held against the paper: totals, findings, and the number of matching layers."""
@@ -259,18 +390,21 @@ class Audit:
                     f"difference {macs_diff:+,}.",
                     f"Params (weights + bias + BatchNorm): model {self.params_model:,}, paper {self.params_paper:,}, "
                     f"difference {params_diff:+,}.",
-                    f"{self.matched} layer pairs have the paper's shapes; "
+                    f"{self.matched} layer pairs have the paper's shapes"
+                    f"{' under the rule(s) above' if any(f.kind == 'rule' for f in self.findings) else ''}; "
                     "the findings' deltas add up exactly to both differences.",
                     *self.notes, self.verdict()],
         )
 
 
 def close(target: str, net: Network, steps: list[Step], macs_model: int, params_model: int,
-          unowned_params: Iterable[str] = (), notes: Iterable[str] = ()) -> Audit:
-    """The audit of aligned steps; what no conv/FC layer owns becomes its own finding, so the sum closes."""
-    found = findings(steps, net)
+          unowned_params: Iterable[str] = (), notes: Iterable[str] = (), rules: Iterable[Finding] = (),
+          reference: Network | None = None) -> Audit:
+    """The audit of steps aligned with `reference` (the paper `net` under `rules`); what no conv/FC layer owns
+    becomes its own finding, so the sum closes."""
+    found = [*rules, *findings(steps, reference or net)]
     model = [s.model for s in steps if s.model is not None]
-    paper = [s.paper for s in steps if s.paper is not None]
+    paper = paper_entries(net)
     macs_paper, params_paper = (sum(e.cost.macs for e in paper), sum(e.cost.params for e in paper))
     outside_macs = macs_model - sum(e.cost.macs for e in model)
     outside_params = params_model - sum(e.cost.params for e in model)
@@ -293,3 +427,11 @@ def close(target: str, net: Network, steps: list[Step], macs_model: int, params_
                        if _is_classifier_conv(s.model.layer) and s.model.layer.name not in flagged)]
     return Audit(target, net, tuple(found), macs_model, macs_paper, params_model, params_paper, len(pairs),
                  tuple(notes))
+
+
+def audit_entries(target: str, net: Network, model: list[Entry], macs_model: int, params_model: int,
+                  unowned_params: Iterable[str] = (), spec: Spec | None = None, notes: Iterable[str] = ()) -> Audit:
+    """Hold a model's layers against the paper's Network; with its Spec, name the rules that explain changes."""
+    rules, reference = explain(model, net, spec) if spec is not None else ([], net)
+    return close(target, net, align(model, paper_entries(reference)), macs_model, params_model, unowned_params,
+                 notes, rules, reference)

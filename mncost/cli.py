@@ -64,10 +64,14 @@ def crosscheck(
     grid: Annotated[Optional[str], typer.Option(help="'paper': the 16 V1 and 22 V2 reference checkpoints.")] = None,
     build: Build = None, fmt: Fmt = Format.rich,
 ) -> None:
-    """Every layer against fvcore on the real nn.Module; exit 1 naming the layers that disagree."""
+    """Every layer against fvcore on the real nn.Module; exit 1 naming the layers that disagree.
+
+    Needs the torch extra: pip install "mncost\\[torch]"."""
     from .crosscheck import configs, run, tables, to_payload
+    from .torch import require
 
     nets = configs(arch, alpha, res, classes, grid, build)
+    require("crosscheck", ("torch", "fvcore"))
     if len(nets) > 1:
         from rich.console import Console
         from rich.progress import Progress
@@ -149,10 +153,10 @@ def compare(arch: Arch = "v1", alpha: Alpha = "1.0", res: Res = "224", classes: 
 
     ledger = ledger_of(_arch(arch, build), alpha, res, classes)
     if measure:
-        try:
-            from .torch.measure import measure as run_counters
-        except ImportError as error:
-            raise MncostError(f"--measure needs torch ({error}); install mncost[torch] or drop --measure") from None
+        from .torch import require
+
+        require("compare --measure")
+        from .torch.measure import measure as run_counters
         ledger = ledger.with_measurements(run_counters(ledger.network))
     emit(fmt, [ledger.to_table()], ledger.to_dict())
     bad = ledger.mismatches()
@@ -166,15 +170,31 @@ def compare(arch: Arch = "v1", alpha: Alpha = "1.0", res: Res = "224", classes: 
 # --- audit ---
 
 
-@app.command()
+TORCH_EXTRA = 'Needs the torch extra: pip install "mncost\\[torch]".'  # \\[ : a literal [ in rich markup
+AUDIT_HELP = "\n\n".join([
+    "Hold a PyTorch MobileNet against the paper layer by layer; exit 1 naming each deviation.",
+    "TARGET is path/to/file.py:NAME or package.module:NAME, where NAME is an nn.Module subclass, an nn.Module "
+    "instance or a function returning one, e.g. my_net.py:MobileNetV2 or pytorchcv.models.mobilenet:mobilenet_w1. "
+    "NAME(key=literal, ...) passes literal arguments (read with ast.literal_eval, never eval), "
+    "e.g. 'my_net.py:MobileNetV2(num_classes=10, width=0.5)'.",
+    "This runs your code: it imports the file or module, calls NAME and runs one forward pass on a zero input, "
+    "so audit only code you trust. Its prints go to stderr; an error, sys.exit or Ctrl-C in it is one line, "
+    "exit 2. Callables from the standard library or from torch itself are refused.",
+    TORCH_EXTRA,
+])
+
+
+@app.command(help=AUDIT_HELP)
 def audit(
-    target: Annotated[str, typer.Argument(metavar="TARGET",
-                                          help="path/to/file.py:NAME or package.module:NAME, NAME(key=literal, ...).")],
+    target: Annotated[str, typer.Argument(metavar="TARGET", help="path/to/file.py:NAME or package.module:NAME.")],
     arch: Arch = "v1", alpha: Alpha = "1.0", res: Res = "224",
     classes: Annotated[Optional[str], typer.Option(metavar="K", help="Classes (default: the model's last layer).")] = None,
     build: Build = None, fmt: Fmt = Format.rich,
 ) -> None:
-    """Hold a PyTorch MobileNet against the paper layer by layer; exit 1 naming each deviation."""
+    """Hold a PyTorch MobileNet against the paper layer by layer (runs TARGET's code)."""
+    from .torch import require
+
+    require("audit")
     from .torch.audit import audit as run_audit
 
     result = run_audit(target, _arch(arch, build), alpha, res, classes)

@@ -104,6 +104,9 @@ def join(net: Network, counts: dict[str, Any]) -> ConfigCheck:
 
 def check(net: Network) -> ConfigCheck:
     """Build the Network as an nn.Module, count it with fvcore, join by layer name."""
+    from .torch import require
+
+    require("crosscheck", ("torch", "fvcore"))
     from .torch.count import count_network
 
     return join(net, count_network(net))
@@ -120,8 +123,10 @@ def configs(arch: str | None, alpha: str | None, res: str | None, classes: str |
             raise MncostError(f"--grid {grid} sets arch, alpha and resolution; drop --arch/--alpha/--res/--build")
         k = parse_classes(classes) if classes is not None else PAPER_CLASSES
         return [network(a, w, r, k) for a, w, r in GRIDS[grid]]
-    archs = [get_spec(name.strip(), build) for name in (arch or "v1").split(",")]
-    alphas, sizes = parse_alphas(alpha or "1.0"), parse_resolutions(res or "224")
+    # None means the default; an empty string is a value, and an invalid one.
+    archs = [get_spec(name.strip(), build) for name in ("v1" if arch is None else arch).split(",")]
+    alphas = parse_alphas("1.0" if alpha is None else alpha)
+    sizes = parse_resolutions("224" if res is None else res)
     k = parse_classes(classes if classes is not None else "1000")
     return [network(a, w, r, k) for a, w, r in itertools.product(archs, alphas, sizes)]
 

@@ -80,14 +80,18 @@ def test_missing_block():
     _closes(result)
 
 
-def test_thinned_stage():
+def test_thinned_stage_is_one_table_row_rule():
+    # One row of [V2] Table 2 (t 6, c 24, n 2, s 2) built with c = 16: both of its blocks' projections narrow, the
+    # layers after follow. That is one rule, named once, carrying the whole difference fvcore measures.
+    from audit_models import v2_thinned
+
     result = audit(_target("v2_thinned"), "v2")
-    first, *rest = result.findings
-    assert (first.kind, first.paper_layer, first.detail, first.cause) == \
-        ("changed", "block2.project", "out channels 16 vs 24", None)
-    assert first.macs_delta == 96 * (16 - 24) * 56 * 56  # block2 expands 16 -> 96, stride 2
-    assert {f.paper_layer for f in rest} == {f"block{b}.{p}" for b in (3, 4) for p in ("expand", "dw", "project")}
-    assert all(f.kind == "changed" and f.cause == first.model_layer for f in rest)
+    (rule,) = result.findings
+    assert (rule.kind, rule.cause) == ("rule", None)
+    assert rule.detail.startswith("table row 2 (Bottleneck t 6, c 24, n 2, s 2) with c = 16: "
+                                  "block2.project 16 vs 24, block3.project 16 vs 24")
+    assert result.macs_model == _fvcore_macs(v2_thinned())
+    assert rule.macs_delta == result.macs_model - result.macs_paper
     _closes(result)
 
 
@@ -152,12 +156,37 @@ def test_geffnet_mobilenetv2_matches():
 
 
 def test_pytorchcv_thinned_v2_rounds_widths_down():
-    # pytorchcv thins with int(c * 0.75) (16 -> 12); [V2]'s reference rounds to a multiple of 8 (16).
+    # pytorchcv thins with int(c * 0.75) (16 -> 12, 24 -> 18); [V2]'s reference rounds to a multiple of 8 (16, 24).
+    # That one rule is named once; its delta is what pytorchcv's own model without the t = 1 expand conv
+    # (remove_exp_conv=True), measured by fvcore, differs from the paper by (its FC has no bias: 1,000 params).
+    from pytorchcv.models.mobilenetv2 import get_mobilenetv2
+
     result = audit("pytorchcv.models.mobilenetv2:mobilenetv2_w3d4", "v2", alpha=0.75)
-    roots = [f for f in result.findings if f.cause is None]
-    assert [(f.kind, f.paper_layer) for f in roots] == [("extra", None), ("changed", "block1.project"),
-                                                        ("params", "fc")]
-    assert roots[1].detail == "out channels 12 vs 16"
+    assert [(f.kind, f.model_layer, f.paper_layer) for f in result.findings] == [
+        ("rule", None, None), ("extra", "features.stage1.unit1.conv1.conv", None), ("params", "output", "fc")]
+    rule = result.findings[0]
+    assert rule.detail.startswith("widths rounded with int(c x alpha) instead of the nearest multiple of 8: "
+                                  "block1.project 12 vs 16, block2.project 18 vs 24, block3.project 18 vs 24")
+    plain = get_mobilenetv2(0.75, remove_exp_conv=True)
+    assert rule.macs_delta == _fvcore_macs(plain) - result.macs_paper
+    assert rule.params_delta == sum(p.numel() for p in plain.parameters()) + 1000 - result.params_paper
+    _closes(result)
+
+
+def test_a_projection_is_not_blamed_on_its_input():
+    # Without the rules, block2.project's "out channels 18 vs 24" is its own int(24 x 0.75) rounding, not a
+    # consequence of stage 1 (a projection's width is its own table entry, whatever its input).
+    from mncost.align import align, close, paper_entries
+    from mncost.archs import network
+    from mncost.torch.audit import extract, load_target
+
+    found = extract(load_target("pytorchcv.models.mobilenetv2:mobilenetv2_w3d4"), (224, 224))
+    net = network("v2", 0.75)
+    result = close("w3d4", net, align(found.entries, paper_entries(net)), found.macs, found.params, found.unowned)
+    by_paper = {f.paper_layer: f for f in result.findings}
+    assert (by_paper["block2.project"].cause, by_paper["block3.project"].cause) == (None, None)
+    assert by_paper["block2.project"].detail == "in channels 72 vs 96; out channels 18 vs 24"
+    assert by_paper["block2.expand"].cause == "features.stage1.unit1.conv3.conv"  # t x its input: follows
     _closes(result)
 
 

@@ -4,3 +4,21 @@
 the layer names; `count.count_module` measures it with fvcore. Importing this
 package does not import torch; its submodules do.
 """
+
+from __future__ import annotations
+
+import importlib
+
+from ..errors import MncostError
+
+INSTALL = 'pip install "mncost[torch]"'
+
+
+def require(command: str, modules: tuple[str, ...] = ("torch",)) -> None:
+    """Raise one MncostError naming the extra to install when a module the command needs cannot be imported."""
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            raise MncostError(f"{command} needs PyTorch and fvcore, and {name} cannot be imported; "
+                              f"install them with: {INSTALL}") from None

@@ -1,42 +1,86 @@
 """Audit anyone's PyTorch MobileNet: load it, record its conv and FC layers, hold them against the paper.
 
-One forward pass on a zero input records every nn.Conv2d and nn.Linear in
-execution order with its shapes, and the BatchNorm that consumes its output;
-fvcore counts each module's mult-adds. `mncost.align` does the rest.
+This runs the user's code (the import, the factory, forward). One forward pass on
+a zero input records every nn.Conv2d and nn.Linear in execution order with its
+shapes and the BatchNorm that consumes its output, and counts what executes:
+each module's mult-adds from its forward hook on every call, the whole model's
+from torch's FlopCounterMode (every conv and matmul dispatched, whether its
+output is used or not). `mncost.align` does the rest.
 """
 
 from __future__ import annotations
 
 import ast
+import contextlib
 import importlib
 import importlib.util
 import re
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
 
-from ..align import Audit, Entry, align, close, paper_entries
-from ..archs import network, parse_classes, parse_resolution
+from ..align import Audit, Entry, audit_entries
+from ..archs import get_spec, network, parse_classes, parse_resolution
 from ..costs import LayerCost
 from ..errors import MncostError
 from ..layers import Layer, Size
-from .count import count_modules
+from .build import check_memory
 
 TARGET = re.compile(r"^(?P<source>[^:]+):(?P<name>[A-Za-z_][\w.]*)\s*(?P<call>\(.*\))?\s*$", re.S)
 
 
+COUNTED = ("Model mult-adds are what executed in one forward pass: every conv and matmul torch dispatched "
+           "(FlopCounterMode), per layer from forward hooks on every call, used or discarded.")
+USER_ERRORS = (Exception, SystemExit, KeyboardInterrupt)  # everything user code can raise at us
+# Where a target's callable may come from: not the standard library, builtins, or torch's own functions.
+REFUSED_ORIGINS = sys.stdlib_module_names | {"torch"}
+
+
 def _one_line(error: BaseException) -> str:
+    if isinstance(error, SystemExit):
+        return f"SystemExit: sys.exit({'' if error.code is None else repr(error.code)}) was called"
     text = " ".join(str(error).split())
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
+@contextlib.contextmanager
+def _user_code(message: str) -> Iterator[None]:
+    """Run user code with its prints on stderr; any exception, exit or Ctrl-C becomes one MncostError."""
+    sys.stdout.flush()
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    except MncostError:
+        raise
+    except USER_ERRORS as error:
+        raise MncostError(f"{message}{_one_line(error)}") from None
+
+
+def _origin(obj: Any) -> str:
+    """The top-level package an object is defined in ('' when unknown)."""
+    return (getattr(obj, "__module__", None) or "").split(".")[0]
+
+
+def _refuse_origin(target: str, origin: str) -> None:
+    """Refuse a target from the standard library or torch itself: audit would run it, and it is no model."""
+    if origin in REFUSED_ORIGINS:
+        where = "torch itself" if origin == "torch" else f"the standard library ({origin!r})"
+        raise MncostError(f"target {target!r} comes from {where}; audit runs the code a target names, so it only "
+                          "calls nn.Module classes and model factories from model code")
+
+
+def _is_path(source: str) -> bool:
+    return source.endswith(".py") or "/" in source or "\\" in source
+
+
 def _import_source(source: str) -> Any:
     """The module of a file path (path/to/file.py) or a module path (package.module)."""
-    if source.endswith(".py") or "/" in source or "\\" in source:
+    if _is_path(source):
         path = Path(source)
         if not path.is_file():
             raise MncostError(f"cannot load {source!r}: no such file")
@@ -44,16 +88,13 @@ def _import_source(source: str) -> Any:
         module = importlib.util.module_from_spec(spec)
         sys.path.insert(0, str(path.resolve().parent))  # so the file can import its neighbours
         try:
-            spec.loader.exec_module(module)
-        except Exception as error:
-            raise MncostError(f"cannot load {source!r}: {_one_line(error)}") from None
+            with _user_code(f"cannot load {source!r}: "):
+                spec.loader.exec_module(module)
         finally:
             sys.path.remove(str(path.resolve().parent))
         return module
-    try:
+    with _user_code(f"cannot import module {source!r}: "):
         return importlib.import_module(source)
-    except Exception as error:
-        raise MncostError(f"cannot import module {source!r}: {_one_line(error)}") from None
 
 
 def _arguments(call: str | None, target: str) -> tuple[list[Any], dict[str, Any]]:
@@ -79,6 +120,9 @@ def load_target(target: str) -> nn.Module:
     match = TARGET.match(target.strip())
     if not match:
         raise MncostError(f"target {target!r} is invalid; use path/to/file.py:NAME or package.module:NAME")
+    package = match["source"].split(".")[0]
+    if not _is_path(match["source"]) and package != "torch":  # torch.nn:Conv2d is a module; torch's callables
+        _refuse_origin(target, package)                        # are refused below, once looked up
     module = _import_source(match["source"])
     obj: Any = module
     for part in match["name"].split("."):
@@ -91,13 +135,13 @@ def load_target(target: str) -> nn.Module:
     args, kwargs = _arguments(match["call"], target)
     if isinstance(obj, nn.Module) and not match["call"]:
         return obj
-    if not callable(obj):
+    if not callable(obj) or (isinstance(obj, type) and not issubclass(obj, nn.Module)):
         raise MncostError(f"{match['name']!r} is not an nn.Module subclass or a factory "
                           f"(it is of type {type(obj).__name__})")
-    try:
+    if not (isinstance(obj, type) and issubclass(obj, nn.Module)):
+        _refuse_origin(target, _origin(obj))
+    with _user_code(f"{match['name']}(...) raised "):
         model = obj(*args, **kwargs)
-    except Exception as error:
-        raise MncostError(f"{match['name']}(...) raised {_one_line(error)}") from None
     if not isinstance(model, nn.Module):
         raise MncostError(f"{match['name']}(...) returned a {type(model).__name__}, not an nn.Module")
     return model
@@ -110,7 +154,7 @@ def _side(value: Any) -> Any:
     return value
 
 
-def _diagnosis(module: nn.Module, name: str, x: Any, error: Exception) -> str:
+def _diagnosis(module: nn.Module, name: str, x: Any, error: BaseException) -> str:
     """What the module that failed expects and what it got (a shape mismatch, typically)."""
     where = f"forward pass failed in {name or 'the model'} ({type(module).__name__})"
     shape = tuple(x.shape) if isinstance(x, torch.Tensor) else None
@@ -136,14 +180,21 @@ class _Record:
     module: nn.Module
     layer: Layer
     bn: nn.Module | None = None
+    macs: int = 0  # over every call of the module
+
+
+def _call_macs(module: nn.Module, output: torch.Tensor) -> int:
+    """Multiply-adds of one conv or linear call: each output element takes one weight row."""
+    return output.numel() * (module.weight.numel() // module.weight.shape[0])
 
 
 class _Recorder:
-    """Forward hooks: conv/linear layers in execution order, the BatchNorm fed by each, the module running."""
+    """Forward hooks: conv/linear layers in execution order with the mult-adds of every call,
+    the BatchNorm fed by each, the module running."""
 
     def __init__(self, model: nn.Module) -> None:
         self.names = {module: name for name, module in model.named_modules()}
-        self.records: list[_Record] = []
+        self.records: dict[nn.Module, _Record] = {}  # in execution order; a module called twice is one record
         self.producer: dict[int, tuple[torch.Tensor, _Record]] = {}  # id(output) -> (output, record)
         self.stack: list[tuple[nn.Module, Any]] = []
         self.handles = [h for module in self.names
@@ -157,10 +208,12 @@ class _Recorder:
         self.stack.pop()
         x = _first_input(args, kwargs)
         if isinstance(module, (nn.Conv2d, nn.Linear)) and isinstance(output, torch.Tensor):
-            if not any(r.module is module for r in self.records):  # a module called twice is recorded once
+            record = self.records.get(module)
+            if record is None:
                 record = _Record(self.names[module], module, _layer(self.names[module], module, x, output))
-                self.records.append(record)
-                self.producer[id(output)] = (output, record)
+                self.records[module] = record
+            record.macs += _call_macs(module, output)
+            self.producer[id(output)] = (output, record)
         elif isinstance(module, nn.modules.batchnorm._BatchNorm):
             self._attach(module, x)
 
@@ -168,7 +221,7 @@ class _Recorder:
         """Give a BatchNorm to the layer whose output it normalizes (else to the layer just before)."""
         _, record = self.producer.get(id(x), (None, None))
         if record is None and self.records:
-            record = self.records[-1]
+            record = list(self.records.values())[-1]
         if record is not None and record.bn is None and record.layer.out_channels == bn.num_features:
             record.bn = bn
 
@@ -194,39 +247,39 @@ def _trainable(module: nn.Module | None, recurse: bool = False) -> list[nn.Param
 
 @dataclass(frozen=True)
 class Extraction:
-    """A model's conv and FC layers in execution order, with fvcore's mult-adds and their params."""
+    """A model's conv and FC layers in execution order, with the mult-adds that executed and their params."""
 
     entries: list[Entry]
-    macs: int  # fvcore's conv + linear (+ matmul) mult-adds of the whole model
+    macs: int  # every conv and matmul multiply-add that executed (torch's FlopCounterMode / 2)
     params: int  # every trainable parameter
     unowned: list[str]  # trainable parameters no recorded layer or its BatchNorm owns
 
 
-def run_model(model: nn.Module, resolution: Size) -> list[_Record]:
-    """One forward pass on a zero input, no gradients; a failure becomes a one-line diagnosis."""
+def run_model(model: nn.Module, resolution: Size) -> tuple[list[_Record], int]:
+    """One forward pass on a zero input, no gradients: the recorded layers and all mult-adds that executed.
+
+    A failure, exit or Ctrl-C in forward becomes a one-line diagnosis."""
     x = torch.zeros(1, 3, *resolution)
-    model.eval()
+    counter = FlopCounterMode(display=False)
+    with _user_code("the model's eval() raised "):
+        model.eval()
     recorder = _Recorder(model)
     try:
-        with torch.no_grad():
+        with contextlib.redirect_stdout(sys.stderr), torch.no_grad(), counter:
             model(x)
-    except Exception as error:
+    except USER_ERRORS as error:
         module, inputs = recorder.stack[-1] if recorder.stack else (model, x)
         raise MncostError(_diagnosis(module, recorder.names.get(module, ""), inputs, error)) from None
     finally:
         recorder.remove()
     if not recorder.records:
         raise MncostError("the model ran but has no nn.Conv2d or nn.Linear layer to audit")
-    return recorder.records
+    return list(recorder.records.values()), counter.get_total_flops() // 2  # 2 flops per multiply-add
 
 
 def extract(model: nn.Module, resolution: Size) -> Extraction:
-    """The model's conv and FC layers with their measured costs."""
-    records = run_model(model, resolution)
-    try:
-        counts = count_modules(model, torch.zeros(1, 3, *resolution), [r.name for r in records])
-    except Exception as error:
-        raise MncostError(f"fvcore could not trace the model: {_one_line(error)}") from None
+    """The model's conv and FC layers with the mult-adds that executed and their parameters."""
+    records, macs = run_model(model, resolution)
     entries, owned = [], set()
     for r in records:
         weight, bias = _trainable(r.module), r.module.bias
@@ -235,19 +288,20 @@ def extract(model: nn.Module, resolution: Size) -> Extraction:
         bn_params = sum(p.numel() for p in _trainable(r.bn))
         owned.update(id(p) for p in weight + _trainable(r.bn))
         layer = replace(r.layer, norm=r.bn is not None)
-        entries.append(Entry(layer, LayerCost(counts[r.name].macs, weights, bias_params, bn_params)))
+        entries.append(Entry(layer, LayerCost(r.macs, weights, bias_params, bn_params)))
     named = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
-    return Extraction(entries, counts[""].macs, sum(p.numel() for _, p in named),
+    return Extraction(entries, macs, sum(p.numel() for _, p in named),
                       [name for name, p in named if id(p) not in owned])
 
 
 def audit(target: str, arch: str = "v1", alpha: float | str = 1.0, res: int | str = 224,
           classes: int | str | None = None) -> Audit:
-    """Load TARGET, record its layers at this resolution, and hold them against the paper's Network."""
+    """Load TARGET (this runs its code), record its layers at this resolution, hold them against the paper."""
     resolution = parse_resolution(res)
-    network(arch, alpha, resolution, 1000)  # a bad arch or alpha fails before the model is loaded
+    # A bad arch or alpha fails before the model is loaded, and so does a resolution too large to run.
+    check_memory(network(arch, alpha, resolution, 1000), "a forward pass of")
     found = extract(load_target(target), resolution)
     num_classes = parse_classes(classes) if classes is not None else found.entries[-1].layer.out_channels
     net = network(arch, alpha, resolution, num_classes)
-    steps = align(found.entries, paper_entries(net))
-    return close(target, net, steps, found.macs, found.params, found.unowned)
+    return audit_entries(target, net, found.entries, found.macs, found.params, found.unowned,
+                         get_spec(arch), [COUNTED])

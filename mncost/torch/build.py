@@ -6,14 +6,19 @@ Sequential, so a counter's per-module rows join the analytic rows by name.
 
 from __future__ import annotations
 
+import os
 from collections import OrderedDict
 from typing import Callable
 
 import torch
 from torch import nn
 
+from ..costs import network_costs
 from ..errors import MncostError
 from ..layers import Layer, Network
+
+BYTES_PER_VALUE = 4  # float32
+FALLBACK_MEMORY = 16 * 2**30  # when the machine's memory cannot be read
 
 ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
     "relu": nn.ReLU,
@@ -176,8 +181,36 @@ class NetworkModule(nn.Module):
         return x
 
 
+def estimated_bytes(net: Network) -> int:
+    """float32 bytes of the module's parameters, its input and every layer's output (all kept: an upper bound)."""
+    rows = network_costs(net)
+    first = net.layers[0]
+    values = first.in_channels * first.input_size[0] * first.input_size[1]
+    return BYTES_PER_VALUE * (values + sum(cost.params + cost.activations for _, cost in rows))
+
+
+def memory_limit() -> int:
+    """Half this machine's physical memory (16 GiB when it cannot be read)."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
+    except (AttributeError, ValueError, OSError):
+        return FALLBACK_MEMORY // 2
+
+
+def check_memory(net: Network, what: str = "the module of") -> None:
+    """Refuse, in one line, a Network whose module or forward pass would not fit in memory."""
+    need, limit = estimated_bytes(net), memory_limit()
+    if need > limit:
+        height, width = net.resolution
+        raise MncostError(f"{what} {net.arch} (alpha {net.alpha:g}, {height}x{width}, {net.num_classes:,} classes) "
+                          f"needs an estimated {need / 2**30:,.1f} GiB (float32 weights and activations), over "
+                          f"the limit of {limit / 2**30:,.1f} GiB (half this machine's memory); "
+                          "use a smaller resolution, alpha or class count")
+
+
 def build_module(net: Network) -> nn.Module:
     """An nn.Module of this Network, in eval mode, module names equal to the layer names."""
+    check_memory(net)
     return NetworkModule(net).eval()
 
 
