@@ -189,12 +189,13 @@ def fit_rich(table: Table, console, width: int):
             room = width - overhead - sum((low if wrap else high) for low, high in ranges)
             if room < 0:
                 continue
-            if not wrap:
-                room = 0
-            for i in sorted(range(len(ranges)), key=lambda i: ranges[i][1] - ranges[i][0]):
-                low, high = ranges[i]  # widen the columns that need least first: the fewest cells wrap
-                rich_table.columns[i].width = high if not wrap else low + min(high - low, room)
-                room -= rich_table.columns[i].width - low if wrap else 0
+            widths = [low if wrap else high for low, high in ranges]
+            if wrap:  # widen the columns that need least first: the fewest cells wrap
+                for i in sorted(range(len(ranges)), key=lambda i: ranges[i][1] - ranges[i][0]):
+                    widths[i] += min(ranges[i][1] - ranges[i][0], room)
+                    room -= widths[i] - ranges[i][0]
+            for column, column_width in zip(rich_table.columns, widths):
+                column.width = column_width
             return rich_table
     return to_rich(table, compact=True, hidden=attempts[-1][0])  # too narrow for anything: rich cuts
 
