@@ -91,10 +91,10 @@ class Analysis:
         return Table(
             title=f"MobileNet {arch_label(net)} alpha={net.alpha:g} {height}x{width}, {net.num_classes} classes",
             columns=[Column("name", "Layer"), Column("type_stride", "Type / Stride"),
-                     Column("filter_shape", "Filter Shape"), Column("input", "Input Size"),
+                     Column("filter_shape", "Filter Shape"), Column("input", "Input Size", hide=1),
                      Column("output", "Output Size"), Column("macs", "Mult-Adds", "count"),
-                     Column("params", "Params", "count"), Column("activations", "Activations", "count"),
-                     Column("share", "Share", "share")],
+                     Column("params", "Params", "count"), Column("activations", "Activations", "count", hide=2),
+                     Column("share", "Share", "share", hide=3)],
             rows=rows, totals=totals,
             footer=[f"Params {t.params:,} = weights {t.weights:,} + bias {t.bias:,} + BatchNorm {t.bn_params:,}; "
                     f"paper convention (conv and FC weights) {t.weights:,}.",

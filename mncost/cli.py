@@ -30,6 +30,8 @@ Alpha = Annotated[str, typer.Option(metavar="A", help="Width multiplier alpha > 
 Res = Annotated[str, typer.Option(metavar="R", help="Input resolution: N or HxW.")]
 Classes = Annotated[str, typer.Option(metavar="K", help="Number of classes (>= 1).")]
 Fmt = Annotated[Format, typer.Option("--format", help="Output format.")]
+Wide = Annotated[bool, typer.Option("--wide", help="Rich tables at their natural width, every column shown, "
+                                                     "however narrow the terminal.")]
 def _arch(arch: str, build: str | None):
     """The arch name, or its Spec sized as the named [V3] build."""
     if build is None:
@@ -44,12 +46,12 @@ GRID = "comma list of values and start:stop:step ranges (stop included when on t
 
 @app.command()
 def table(arch: Arch = "v1", alpha: Alpha = "1.0", res: Res = "224", classes: Classes = "1000",
-          build: Build = None, fmt: Fmt = Format.rich) -> None:
+          build: Build = None, fmt: Fmt = Format.rich, wide: Wide = False) -> None:
     """Per-layer mult-adds, params and activations, in the paper's columns."""
     from .analysis import analyze
 
     result = analyze(_arch(arch, build), alpha, res, classes)
-    emit(fmt, [result.to_table()], result.to_dict())
+    emit(fmt, [result.to_table()], result.to_dict(), wide)
 
 
 # --- crosscheck (torch subpackage) ---
@@ -96,12 +98,12 @@ def crosscheck(
 @app.command()
 def paper(table_ids: Annotated[list[str] | None, typer.Argument(metavar="[TABLE_ID]...",
                                                               help="Tables to show (default: all).")] = None,
-          fmt: Fmt = Format.rich) -> None:
+          fmt: Fmt = Format.rich, wide: Wide = False) -> None:
     """The papers' tables: every published figure beside mncost's value, match and note."""
     from .paper import paper_tables
 
     tables = paper_tables(table_ids)
-    emit(fmt, [t.to_table() for t in tables], [t.to_dict() for t in tables])
+    emit(fmt, [t.to_table() for t in tables], [t.to_dict() for t in tables], wide)
 
 
 @app.command()
@@ -110,12 +112,12 @@ def scaling(arch: Arch = "v1",
             = "1.0,0.75,0.5,0.25",
             res: Annotated[str, typer.Option(metavar="GRID", help=f"Resolutions (N or HxW): {GRID}.")]
             = "224,192,160,128",
-            classes: Classes = "1000", build: Build = None, fmt: Fmt = Format.rich) -> None:
+            classes: Classes = "1000", build: Build = None, fmt: Fmt = Format.rich, wide: Wide = False) -> None:
     """Mult-adds and params over a grid of width multipliers and resolutions ([V1] Tables 6, 7)."""
     from .scaling import scaling_grid
 
     grid = scaling_grid(_arch(arch, build), alpha, res, classes)
-    emit(fmt, [grid.to_table()], grid.to_dict())
+    emit(fmt, [grid.to_table()], grid.to_dict(), wide)
 
 
 @app.command()
@@ -147,7 +149,7 @@ def compare(arch: Arch = "v1", alpha: Alpha = "1.0", res: Res = "224", classes: 
             measure: Annotated[bool, typer.Option(
                 "--measure", help="Also run the installed counters on the real module (needs torch); "
                                   "exit 1 on any mismatch.")] = False,
-            build: Build = None, fmt: Fmt = Format.rich) -> None:
+            build: Build = None, fmt: Fmt = Format.rich, wide: Wide = False) -> None:
     """What each counter (paper, slim, fvcore, ptflops, thop, torchinfo, ...) prints, and why they differ."""
     from .conventions import compare as ledger_of
 
@@ -158,7 +160,7 @@ def compare(arch: Arch = "v1", alpha: Alpha = "1.0", res: Res = "224", classes: 
         require("compare --measure")
         from .torch.measure import measure as run_counters
         ledger = ledger.with_measurements(run_counters(ledger.network))
-    emit(fmt, [ledger.to_table()], ledger.to_dict())
+    emit(fmt, [ledger.to_table()], ledger.to_dict(), wide)
     bad = ledger.mismatches()
     if bad:
         typer.echo("mncost: measured != predicted for " + ", ".join(
@@ -209,13 +211,13 @@ def audit(
 def sweep(arch: Arch = "v1",
           alpha: Annotated[str, typer.Option(metavar="GRID", help=f"Width multipliers: {GRID}.")] = "0.25:1.0:0.25",
           res: Annotated[str, typer.Option(metavar="GRID", help=f"Resolutions (N or HxW): {GRID}.")] = "128:224:32",
-          classes: Classes = "1000", build: Build = None, fmt: Fmt = Format.rich) -> None:
+          classes: Classes = "1000", build: Build = None, fmt: Fmt = Format.rich, wide: Wide = False) -> None:
     """Totals for every (alpha, resolution) on a grid: one row per config."""
     from .archs import parse_classes
     from .design import sweep_rows, sweep_table
 
     rows = sweep_rows(_arch(arch, build), alpha, res, classes)
-    emit(fmt, [sweep_table(rows, parse_classes(classes))], rows)
+    emit(fmt, [sweep_table(rows, parse_classes(classes))], rows, wide)
 
 
 @app.command()
@@ -226,12 +228,12 @@ def fit(arch: Arch = "v2",
                                                 "(default 96,128,160,192,224).")] = None,
         alpha: Annotated[str | None, typer.Option(metavar="GRID", help="Alphas: the largest resolution for "
                                                   "each (instead of --res).")] = None,
-        classes: Classes = "1000", build: Build = None, fmt: Fmt = Format.rich) -> None:
+        classes: Classes = "1000", build: Build = None, fmt: Fmt = Format.rich, wide: Wide = False) -> None:
     """The largest configs within a budget (Pareto front), with published top-1 where a checkpoint exists."""
     from .budget import fit as fit_budget, fit_table
 
     result = fit_budget(_arch(arch, build), max_macs, max_params, res, alpha, classes)
-    emit(fmt, [fit_table(result)], result)
+    emit(fmt, [fit_table(result)], result, wide)
 
 
 # --- latency (roofline) ---

@@ -107,7 +107,7 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
         "the documented 'GFLOPS' (meta _ops, e.g. 0.301 for mobilenet_v2 IMAGENET1K_V1, printed 0.30 in "
         "the docs' table) are conv and FC multiply-adds in billions, not 2 FLOPs each (pytorch/vision "
         "PR #6936); num_params = every parameter (3,504,872 for mobilenet_v2); torchvision has no V1",
-        "GFLOPS (mult-adds)", {"macs": 1}, ALL_PARAMS),
+        "GFLOPS", {"macs": 1}, ALL_PARAMS),
     Convention(
         "keras", "Keras model.summary() (keras.applications)",
         "'Total params' include BatchNorm's non-trainable moving mean and variance beside its gamma "
@@ -264,13 +264,13 @@ class Ledger:
             "match": {True: "exact", False: "MISMATCH", None: ""}[e.matches] + (
                 f" ({e.note})" if e.note else ""),
         } for e in self.entries]
-        columns = [Column("name", "Convention"), Column("tool", "Tool"), Column("unit", "Unit"),
+        columns = [Column("name", "Convention"), Column("tool", "Tool", hide=1), Column("unit", "Unit", hide=4),
                    Column("total", "Total", "count"), Column("params", "Params", "count"),
-                   Column("delta", "Delta vs paper", "count"), Column("terms", "Terms of the delta"),
-                   Column("params_terms", "Params vs paper")]
+                   Column("delta", "Delta vs paper", "count"), Column("terms", "Terms of the delta", hide=5),
+                   Column("params_terms", "Params vs paper", hide=2)]
         if self.measured:
-            columns += [Column("measured", "Measured", "count"),
-                        Column("measured_params", "Measured params", "count"), Column("match", "Check")]
+            columns += [Column("measured", "Measured", "count", hide=3),
+                        Column("measured_params", "Measured params", "count", hide=3), Column("match", "Check")]
         height, width = net.resolution
         return Table(
             title=f"Counting conventions: MobileNet {net.arch} alpha={net.alpha:g} {height}x{width}, "

@@ -27,9 +27,13 @@ class Format(str, Enum):
 
 @dataclass(frozen=True)
 class Column:
+    """A column; `hide` > 0 lets a terminal too narrow for the table hide it (1 first, then 2, ...)."""
+
     key: str
     header: str
     kind: Kind = "text"
+    hide: int = 0
+    fold: bool = False  # long notes: a narrow terminal numbers them and prints them under the table
 
 
 @dataclass
@@ -97,42 +101,122 @@ def to_html(table: Table) -> str:
     return f"<p><b>{escape(table.title)}</b></p>\n{body}\n" + (f"<ul>{notes}</ul>\n" if notes else "")
 
 
-def to_rich(table: Table, natural_widths: bool = False):
-    """A rich Table for the terminal, totals in bold, footnotes as its caption; natural_widths fixes each
-    column at its widest cell, which spares rich measuring every cell (the same output when nothing wraps).
+def to_rich(table: Table, compact: bool = False, hidden: tuple[str, ...] = (), natural_widths: bool = False):
+    """A rich Table for the terminal, totals in bold, footnotes as its caption.
 
+    compact drops the outer border and padding, and moves the text of `fold` columns under the
+    table as numbered notes; hidden names the column keys left out (a note says so); natural_widths
+    fixes each column at its widest cell, which spares rich measuring every cell (same output).
     All text is escaped: a spec's name or notes, or an audit target, may hold `[...]` that rich
     would read as markup; mncost's own tables use none.
     """
+    from rich import box
     from rich.cells import cell_len
     from rich.markup import escape
     from rich.table import Table as RichTable
 
-    rich_table = RichTable(title=escape(table.title), caption=escape("\n".join(table.footer)) or None,
-                           caption_justify="left")
+    table = _folded(table) if compact else table
+    columns = [c for c in table.columns if c.key not in hidden]
+    footer = [*table.footer]
+    if hidden:
+        names = ", ".join(c.header for c in table.columns if c.key in hidden)
+        footer.append(f"Not shown at this width: {names} (--wide, or --format md, csv or json, shows every column).")
+    style = {"box": box.SIMPLE_HEAD, "show_edge": False, "pad_edge": False, "collapse_padding": True} if compact else {}
+    rich_table = RichTable(title=escape(table.title), caption=escape("\n".join(footer)) or None,
+                           caption_justify="left", **style)
+    keep = [i for i, c in enumerate(table.columns) if c.key not in hidden]
     rows = _text_rows(table)
-    for i, c in enumerate(table.columns):
-        width = max([cell_len(c.header), *(cell_len(row[i]) for row in rows)]) if natural_widths else None
+    for j, c in zip(keep, columns):
+        width = max([cell_len(c.header), *(cell_len(row[j]) for row in rows)]) if natural_widths else None
         rich_table.add_column(escape(c.header), justify="left" if c.kind == "text" else "right", width=width)
     for i, row in enumerate(rows):
         is_total = table.totals is not None and i == len(rows) - 1
-        rich_table.add_row(*map(escape, row), style="bold" if is_total else None,
+        rich_table.add_row(*(escape(row[j]) for j in keep), style="bold" if is_total else None,
                            end_section=i == len(rows) - 2 and table.totals is not None)
     return rich_table
 
 
-def print_rich(*tables: Table) -> None:
-    """Print tables to the terminal; when piped, wide enough that nothing is cut."""
+def _folded(table: Table) -> Table:
+    """The table with each `fold` column's text replaced by a number, the texts as numbered footnotes."""
+    from dataclasses import replace
+
+    keys = [c.key for c in table.columns if c.fold]
+    if not keys:
+        return table
+    notes: list[str] = []
+    rows = []
+    for row in table.rows:
+        row = dict(row)
+        for key in keys:
+            if row.get(key):
+                notes.append(f"({len(notes) + 1}) {row[key]}")
+                row[key] = f"({len(notes)})"
+        rows.append(row)
+    return replace(table, rows=rows, footer=[*notes, *table.footer])
+
+
+def _column_ranges(table: Table, hidden: tuple[str, ...]) -> list[tuple[int, int]]:
+    """Each shown column's (narrowest, unwrapped) width: its longest word (a number cell whole) and the
+    longest line of its cells (a header may wrap at spaces)."""
+    from rich.cells import cell_len
+
+    ranges = []
+    for j, c in enumerate(table.columns):
+        if c.key in hidden:
+            continue
+        cells = [row[j] for row in _text_rows(table)]
+        words = [*c.header.split(), *(word for text in cells for word in (text.split() if c.kind == "text" else [text]))]
+        low = max([cell_len(w) for w in words] + [1])
+        ranges.append((low, max([low, *(cell_len(line) for text in cells for line in text.splitlines())])))
+    return ranges
+
+
+def fit_rich(table: Table, console, width: int):
+    """The rich table laid out in width with no cell cut. In order, the first that fits: the table as
+    is, or compact with long notes under it, with nothing wrapped; then the same with text wrapped at
+    spaces; then without its hideable columns, fewest first (the caption names them). Column widths
+    are set here because rich, short of room, cuts words it could have wrapped."""
+    from rich.measure import Measurement
+
+    levels = sorted({c.hide for c in table.columns if c.hide})
+    attempts = [((), False), ((), True)] + [
+        (tuple(c.key for c in table.columns if 0 < c.hide <= level), True) for level in levels]
+    options = console.options.update(max_width=10_000)
+    for wrap, tries in ((False, attempts[:2]), (True, attempts)):
+        for hidden, compact in tries:
+            rich_table = to_rich(table, compact=compact, hidden=hidden)
+            for column in rich_table.columns:
+                column.width = 1
+            overhead = Measurement.get(console, options, rich_table).maximum - len(rich_table.columns)
+            ranges = _column_ranges(_folded(table) if compact else table, hidden)
+            room = width - overhead - sum((low if wrap else high) for low, high in ranges)
+            if room < 0:
+                continue
+            widths = [low if wrap else high for low, high in ranges]
+            if wrap:  # widen the columns that need least first: the fewest cells wrap
+                for i in sorted(range(len(ranges)), key=lambda i: ranges[i][1] - ranges[i][0]):
+                    widths[i] += min(ranges[i][1] - ranges[i][0], room)
+                    room -= widths[i] - ranges[i][0]
+            for column, column_width in zip(rich_table.columns, widths):
+                column.width = column_width
+            return rich_table
+    return to_rich(table, compact=True, hidden=attempts[-1][0])  # too narrow for anything: rich cuts
+
+
+def print_rich(*tables: Table, wide: bool = False) -> None:
+    """Print tables to the terminal, fitted to its width (COLUMNS when set) so that no cell is cut;
+    when piped without COLUMNS, or with wide, at their natural width, however wide."""
+    import os
+
     from rich.console import Console
 
     console = Console()
-    if not console.is_terminal:  # no styles are written: skip rich's per-cell markup, emoji and highlighting
-        console = Console(markup=False, emoji=False, highlight=False)
+    natural = wide or (not console.is_terminal and "COLUMNS" not in os.environ)
+    width = console.width
+    if natural:  # a table does not expand: it prints at its natural width, in one pass
+        console.width = 10_000
     for table in tables:
-        rich_table = to_rich(table, natural_widths=not console.is_terminal)
-        if not console.is_terminal:  # a table does not expand: it prints at its natural width, in one pass
-            console.width = 10_000
-        console.print(rich_table)
+        console.print(to_rich(table, natural_widths=True) if natural else fit_rich(table, console, width))
 
 
 def to_csv(table: Table) -> str:
@@ -150,8 +234,8 @@ def to_json(payload: Any) -> str:
     return json.dumps(payload, indent=2) + "\n"
 
 
-def emit(fmt: Format, tables: list[Table], payload: Any) -> None:
-    """Write the tables (or the payload, for json) to stdout in the chosen format."""
+def emit(fmt: Format, tables: list[Table], payload: Any, wide: bool = False) -> None:
+    """Write the tables (or the payload, for json) to stdout in the chosen format (rich: wide or fitted)."""
     import sys
 
     if fmt == Format.json:
@@ -161,4 +245,4 @@ def emit(fmt: Format, tables: list[Table], payload: Any) -> None:
     elif fmt == Format.md:
         sys.stdout.write("\n".join(to_markdown(t) for t in tables))
     else:
-        print_rich(*tables)
+        print_rich(*tables, wide=wide)

@@ -13,8 +13,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def run_cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    """Run `python -m mncost ARGS` in a subprocess, with this checkout first on the path."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    """Run `python -m mncost ARGS` in a subprocess, with this checkout first on the path (piped, no COLUMNS:
+    tables at their natural width)."""
+    env = {**{k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     return subprocess.run([sys.executable, "-m", "mncost", *args], capture_output=True, text=True,
                           timeout=timeout, env=env, cwd=ROOT)
 

@@ -126,10 +126,10 @@ class PaperTable:
         """Published and computed side by side, per key."""
         columns = [Column("label", "")]
         for key in self.keys:
-            columns.append(Column(f"published_{key}", f"{HEADERS[key]} paper", "number"))
+            columns.append(Column(f"published_{key}", f"{HEADERS[key]} paper", "number", hide=int(key == "top1")))
             if self._computed(key):  # accuracy is published only
                 columns.append(Column(f"computed_{key}", f"{HEADERS[key]} mncost", "number"))
-        columns += [Column("match", "Match"), Column("note", "Note")]
+        columns += [Column("match", "Match"), Column("note", "Note", fold=True)]
         rows = []
         for row in self.rows:
             record: dict[str, Any] = {"label": row.label}
