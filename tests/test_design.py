@@ -14,7 +14,9 @@ from mncost import MncostError, analyze, archs, fit, load_spec, sweep, sweep_row
 from mncost.budget import ALPHA_GRID, pareto
 from mncost.design import parse_alphas, parse_count, parse_resolutions
 
-SPECS = [*archs.SPECS.values(), load_spec(ROOT / "examples" / "v2-slim.toml")]
+# The V3 specs need the factorised totals engine (branch layout); until it is merged, totals() knows only
+# V1/V2 rows. Drop this filter when merging both: the engine then covers every spec.
+SPECS = [*(s for s in archs.SPECS.values() if s.build is None), load_spec(ROOT / "examples" / "v2-slim.toml")]
 
 
 @settings(max_examples=300, deadline=None)

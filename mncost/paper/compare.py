@@ -9,7 +9,8 @@ from typing import Any
 from ..render import Column, Table
 
 HEADERS = {"top1": "Top-1 %", "macs_m": "Mult-Adds M", "params_m": "Params M", "macs_share": "Mult-Adds %",
-           "params_share": "Params %", "channels": "Channels", "memory_k": "Memory K"}
+           "params_share": "Params %", "channels": "Channels", "memory_k": "Memory K", "params": "Params",
+           "ops_g": "GFLOPS"}
 
 
 def quantum(printed: str, significant: bool = False) -> Decimal:
