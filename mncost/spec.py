@@ -73,7 +73,8 @@ def _row(reader: _Reader) -> Row:
     reader.unknown({"type", *required, *optional})
     values = {key: reader.get(key, int, positive=True) for key in required if key not in ("se", "nl")}
     if kind == "bneck":
-        values.update(se=reader.get("se", bool), nl=reader.choice("nl", list(NONLINEARITY), ...))  # type: ignore[arg-type]
+        nl = reader.choice("nl", list(NONLINEARITY), ...)  # type: ignore[arg-type]  # ...: required
+        values.update(se=reader.get("se", bool), nl=nl)
     values.update({key: reader.get(key, int, default, positive=True) for key, default in optional.items()})
     return cls(**values)
 

@@ -309,7 +309,8 @@ def v3_table3() -> PaperTable:
             rows.append(_published_only(label, printed))
             continue
         arch, alpha, why = configs[label]
-        rows.append(paper_row(label, printed, _paper(_totals(arch, alpha)), why=why, note=f"arch {arch}, alpha {alpha:g}"))
+        rows.append(paper_row(label, printed, _paper(_totals(arch, alpha)), why=why,
+                              note=f"arch {arch}, alpha {alpha:g}"))
     return _table("v3-table3", data.V3_TABLE3, rows, PAPER_PARAMS, _v3_note())
 
 
@@ -328,8 +329,9 @@ def v3_torchvision() -> PaperTable:
     """torchvision's documented params and GFLOPS: all PyTorch params; GFLOPS = conv and FC multiply-adds."""
     rows = []
     for label, printed in data.V3_TORCHVISION.rows:
-        totals = _totals(label.split("_")[2].join(("v3-", "")), 1.0)
-        rows.append(paper_row(label, printed, {"params": Decimal(totals.params), "ops_g": Decimal(totals.macs) / 10**9}))
+        totals = _totals("v3-" + label.rsplit("_", 1)[1], 1.0)  # mobilenet_v3_large -> v3-large
+        values = {"params": Decimal(totals.params), "ops_g": Decimal(totals.macs) / 10**9}
+        rows.append(paper_row(label, printed, values))
     return _table("v3-torchvision", data.V3_TORCHVISION, rows,
                   "Computed: params = every PyTorch parameter (weights, biases, BatchNorm affine), 1000 classes; "
                   "GFLOPS = conv and FC multiply-adds / 1e9 (torchvision's counter reports multiply-adds, half "
