@@ -62,7 +62,7 @@ class Finding:
 
 def paper_entries(net: Network) -> list[Entry]:
     """The paper Network's conv and FC layers with their analytic costs."""
-    return [Entry(layer, cost) for layer, cost in network_costs(net) if layer.op != "avgpool"]
+    return [Entry(layer, cost) for layer, cost in network_costs(net) if layer.op in ("conv2d", "linear")]
 
 
 def _is_classifier_conv(layer: Layer) -> bool:
@@ -424,7 +424,8 @@ def close(target: str, net: Network, steps: list[Step], macs_model: int, params_
     flagged = {f.model_layer for f in found}
     notes = [*notes, *(f"{s.model.layer.name} is a 1x1 conv in place of the paper's FC {s.paper.layer.name}: "
                        "same mult-adds and weights" for s in pairs
-                       if _is_classifier_conv(s.model.layer) and s.model.layer.name not in flagged)]
+                       if _is_classifier_conv(s.model.layer) and s.paper.layer.op == "linear"
+                       and s.model.layer.name not in flagged)]
     return Audit(target, net, tuple(found), macs_model, macs_paper, params_model, params_paper, len(pairs),
                  tuple(notes))
 

@@ -17,7 +17,8 @@ from .scaling import Grid
 
 STYLE = {"svg.hashsalt": "mncost", "svg.fonttype": "path", "font.family": "DejaVu Sans", "font.size": 9,
          "axes.grid": True, "grid.alpha": 0.3}
-SERIES = {"v1": ("MobileNetV1", "o", "tab:blue"), "v2": ("MobileNetV2", "s", "tab:orange")}
+SERIES = {"v1": ("MobileNetV1", "o", "tab:blue"), "v2": ("MobileNetV2", "s", "tab:orange"),
+          "v3": ("MobileNetV3", "^", "tab:green")}
 
 
 def _matplotlib():
@@ -48,7 +49,8 @@ def accuracy_figure(axis: str = "macs") -> str:
 
     def draw(fig) -> None:
         ax = fig.add_subplot()
-        for arch, checkpoints in (("v1", data.V1_CHECKPOINTS), ("v2", data.V2_CHECKPOINTS)):
+        for arch, checkpoints in (("v1", data.V1_CHECKPOINTS), ("v2", data.V2_CHECKPOINTS),
+                                  ("v3", data.V3_CHECKPOINTS)):
             costs = [checkpoint_costs(cp) for cp in checkpoints]
             x = [(macs if axis == "macs" else params) / 1e6 for macs, params in costs]
             y = [float(cp.top1) for cp in checkpoints]

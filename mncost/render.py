@@ -63,8 +63,8 @@ def cell(value: Any, kind: Kind) -> str:
         return human(value)
     if kind == "share":
         return f"{100 * value:.2f}%"
-    if kind == "number":
-        return f"{value:g}"
+    if kind == "number":  # :g would turn integers of 7 digits or more into 5.48303e+06
+        return f"{value:,}" if isinstance(value, int) and abs(value) >= 10**6 else f"{value:g}"
     if kind == "delta":  # an exact signed difference
         return f"{value:+,}"
     if isinstance(value, bool):

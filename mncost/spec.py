@@ -11,17 +11,20 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .archs import ROUNDING, Bottleneck, FullConv, Row, Separable, Spec
+from .archs import BUILDS, DEFAULT_BUILD, NONLINEARITY, ROUNDING, Bneck, Bottleneck, FullConv, Row, Separable, Spec
 from .errors import MncostError
 
-ACTIVATIONS = ("relu", "relu6")
-# Row type -> (class, required keys, optional keys with defaults).
+ACTIVATIONS = ("relu", "relu6", "hswish")
+# Row type -> (class, required keys, optional keys with defaults). Keys are positive integers,
+# except the [V3] bneck's se (true or false) and nl ("RE" or "HS").
 ROW_TYPES: dict[str, tuple[type, tuple[str, ...], dict[str, int]]] = {
     "separable": (Separable, ("c", "s"), {"n": 1}),
     "bottleneck": (Bottleneck, ("t", "c", "n", "s"), {}),
     "conv": (FullConv, ("c", "s"), {"n": 1}),
+    "bneck": (Bneck, ("k", "exp", "out", "se", "nl", "s"), {"n": 1}),
 }
-TOP_KEYS = {"name", "stem", "stages", "head", "thin_head", "rounding", "activation", "dropout", "notes"}
+TOP_KEYS = {"name", "stem", "stages", "head", "thin_head", "pooled_head", "build", "rounding", "activation",
+            "dropout", "notes"}
 
 
 class _Reader:
@@ -68,9 +71,21 @@ def _row(reader: _Reader) -> Row:
     kind = reader.choice("type", list(ROW_TYPES), "bottleneck" if "t" in reader.table else "separable")
     cls, required, optional = ROW_TYPES[kind]
     reader.unknown({"type", *required, *optional})
-    values = {key: reader.get(key, int, positive=True) for key in required}
+    values = {key: reader.get(key, int, positive=True) for key in required if key not in ("se", "nl")}
+    if kind == "bneck":
+        nl = reader.choice("nl", list(NONLINEARITY), ...)  # type: ignore[arg-type]  # ...: required
+        values.update(se=reader.get("se", bool), nl=nl)
     values.update({key: reader.get(key, int, default, positive=True) for key, default in optional.items()})
     return cls(**values)
+
+
+def _build(top: _Reader, rows: list[Row]) -> str | None:
+    """A [V3] spec's build (default timm); a spec without bneck rows has none."""
+    if not any(isinstance(row, Bneck) for row in rows):
+        if "build" in top.table:
+            raise top.fail("build", "applies only to a spec with bneck stages")
+        return None
+    return top.choice("build", list(BUILDS), DEFAULT_BUILD)
 
 
 def spec_from_dict(data: dict[str, Any], path: str = "<spec>") -> Spec:
@@ -97,6 +112,8 @@ def spec_from_dict(data: dict[str, Any], path: str = "<spec>") -> Spec:
         rows=tuple(rows),
         head=top.get("head", int, None, positive=True),
         thin_head=top.get("thin_head", bool, True),
+        pooled_head=top.get("pooled_head", int, None, positive=True),
+        build=_build(top, rows),
         rounding=top.choice("rounding", list(ROUNDING), "floor"),
         activation=top.choice("activation", ACTIVATIONS, "relu"),
         dropout=dropout,

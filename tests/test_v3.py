@@ -6,6 +6,8 @@ on nn.Conv2d / nn.Linear (not fvcore), so the check does not share code with mnc
 
 from __future__ import annotations
 
+import re
+
 import geffnet
 import pytest
 import torch
@@ -215,3 +217,105 @@ def test_v3_terms_count_timms_activation_and_se_outputs(name, arch):
             model.eval()(torch.zeros(1, 3, *((res, res) if isinstance(res, int) else res)))
         net = network(get_spec(arch, "timm"), alpha, res, 1000)
         assert seen == {key: term_total(key, net) for key in seen}
+
+
+def _rows(table_id):
+    from mncost.paper import paper_tables
+
+    return {row.label: row for row in paper_tables([table_id])[0].rows}
+
+
+def test_v3_table3_published_beside_computed():
+    rows = _rows("v3-table3")
+    matching = {"V3-Large 0.75", "V3-Small 1.0", "V2 1.0", "V2 0.35"}
+    assert {label for label, row in rows.items() if row.match} == matching
+    assert rows["V3-Large 1.0"].computed["params_m"] == 5.4 and rows["V3-Large 1.0"].computed["macs_m"] == 217
+    assert all(row.note for row in rows.values() if row.match is not True)
+
+
+def test_v3_slim_checkpoints():
+    rows = _rows("v3-slim")
+    assert {label for label, row in rows.items() if row.match} == {
+        "mobilenet_v3-large_1.0_224", "mobilenet_v3-large_0.75_224", "mobilenet_v3-large-minimal_1.0_224"}
+    assert all("unexplained" in row.note for row in rows.values() if not row.match)
+
+
+def test_torchvision_metadata_is_all_params_and_conv_fc_multiply_adds():
+    rows = _rows("v3-torchvision")
+    assert rows["mobilenet_v3_large"].match and rows["mobilenet_v3_small"].match
+    assert rows["mobilenet_v3_large"].computed["params"] == 5_483_032
+
+
+@pytest.mark.parametrize("args", [["table", "--arch", "v3-large", "--build", "nope"],
+                                  ["table", "--arch", "v2", "--build", "timm"],
+                                  ["crosscheck", "--grid", "paper", "--build", "slim"]])
+def test_bad_build_is_one_line_and_exit_2(cli, args):
+    out = cli(*args)
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr.startswith("mncost: error: ") and out.stderr.count("\n") == 1
+
+
+def test_build_option_changes_only_what_the_builds_disagree_on(cli):
+    """At alpha 0.5 the slim build thins the 1280 conv after the pool, timm keeps it (facts A.8)."""
+    import json
+
+    layers = {build: {row["name"]: row for row in json.loads(cli(
+        "table", "--arch", "v3-large", "--alpha", "0.5", "--build", build, "--format", "json").stdout)["layers"]}
+        for build in ("slim", "timm")}
+    assert layers["slim"]["conv3"]["out_channels"] == 640 and layers["timm"]["conv3"]["out_channels"] == 1280
+    assert layers["slim"]["conv1"]["out_channels"] == 8 and layers["timm"]["conv1"]["out_channels"] == 16
+
+
+def test_spec_file_v3_small_equals_the_builtin():
+    from mncost.archs import SPECS
+    from mncost.spec import load_spec
+
+    spec = load_spec("examples/v3-small.toml")
+    assert spec == SPECS["v3-small"]
+    for build in BUILDS:
+        from_file = network(get_spec("examples/v3-small.toml", build), 0.6, 200)
+        assert from_file == network(get_spec("v3-small", build), 0.6, 200)
+
+
+@pytest.mark.parametrize("change,message", [
+    ({"nl": "XX"}, "stages[0].nl: must be one of RE, HS"), ({"se": 1}, "stages[0].se: must be true or false"),
+    ({"nl": None}, "stages[0].nl: missing")])
+def test_spec_file_bneck_errors(change, message):
+    from mncost.errors import MncostError
+    from mncost.spec import spec_from_dict
+
+    row = {"type": "bneck", "k": 3, "exp": 16, "out": 16, "se": True, "nl": "RE", "s": 1, **change}
+    with pytest.raises(MncostError, match=re.escape(message)):
+        spec_from_dict({"stem": 16, "stages": [{k: v for k, v in row.items() if v is not None}]})
+
+
+def test_audit_geffnet_v3_matches_the_paper_layer_by_layer():
+    from mncost.torch.audit import audit
+
+    result = audit("geffnet:mobilenetv3_large_100", "v3-large")
+    assert result.ok and result.findings == ()
+
+
+def test_audit_names_the_head_thinning_of_a_timm_style_v3_against_slim():
+    """geffnet at 0.5 thins the stem like slim but keeps the 1280 conv: one finding and its consequence."""
+    from mncost.torch.audit import audit
+
+    result = audit("geffnet.mobilenetv3:_gen_mobilenet_v3('mobilenetv3_large_100', 0.5)",
+                   get_spec("v3-large", "slim"), 0.5)
+    assert [(f.kind, f.model_layer, f.paper_layer) for f in result.findings] == [
+        ("changed", "conv_head", "conv3"), ("changed", "classifier", "fc")]
+    assert sum(f.params_delta for f in result.findings) == (1280 - 640) * (960 // 2 + 1 + 1000)
+
+
+def test_docs_v3_pasted_output_is_what_the_cli_prints():
+    import shlex
+
+    from conftest import ROOT, run_cli
+
+    text = (ROOT / "docs" / "v3.md").read_text()
+    blocks = [(shlex.split(m.group(1))[1:], m.group(2)) for block in re.findall(r"```console\n(.*?)```", text, re.S)
+              for m in re.finditer(r"^\$ (mncost .*)\n((?:(?!\$ ).*\n)*)", block, re.M)]
+    assert len(blocks) == 4
+    for argv, pasted in blocks:
+        out = run_cli(*argv)
+        assert out.stdout + out.stderr == pasted, argv

@@ -159,6 +159,40 @@ V1_CHECKPOINTS_SOURCE = Source("[SLIM] mobilenet_v1.md", "MobileNet V1 reference
 V2_CHECKPOINTS_SOURCE = Source("[SLIM] mobilenet/README.md", "MobileNet V2 reference checkpoints", ())
 SLIM_CLASSES = 1001  # the reference checkpoints keep a background class
 
+# [V3] Howard et al. 2019, "Searching for MobileNetV3" (arXiv:1905.02244), Table 3 (float, Pixel phones).
+# The current arXiv version prints Small 56 M / 2.5 M; an earlier one 66 M / 2.9 M (and 0.75: 44 / 2.4).
+V3_TABLE3 = Source("[V3] Table 3", "Floating point performance on the Pixel family of phones", (
+    ("V3-Large 1.0", _cost("75.2", "219", "5.4")),
+    ("V3-Large 0.75", _cost("73.3", "155", "4.0")),
+    ("MnasNet-A1", _cost("75.2", "315", "3.9")),
+    ("Proxyless", _cost("74.6", "320", "4.0")),
+    ("V2 1.0", _cost("72.0", "300", "3.4")),
+    ("V3-Small 1.0", _cost("67.4", "56", "2.5")),
+    ("V3-Small 0.75", _cost("65.4", "44", "2.0")),
+    ("Mnas-small", _cost("64.9", "65.1", "1.9")),
+    ("V2 0.35", _cost("60.8", "59.2", "1.6")),
+    ("V3-Small 1.0 (earlier arXiv version)", _cost("67.4", "66", "2.9")),
+    ("V3-Small 0.75 (earlier arXiv version)", _cost("65.4", "44", "2.4")),
+))
+
+# [SLIM] research/slim/nets/mobilenet/README.md, the V3 float checkpoints (224, 1001 classes);
+# the 8-bit checkpoints print the same MACs and params.
+V3_CHECKPOINTS = (
+    Checkpoint("v3-large", "1.0", 224, "217", "5.4", "75.2"),
+    Checkpoint("v3-large", "0.75", 224, "155", "4.0", "73.3"),
+    Checkpoint("v3-small", "1.0", 224, "66", "2.9", "67.5"),
+    Checkpoint("v3-small", "0.75", 224, "44", "2.4", "65.4"),
+    Checkpoint("v3-large-minimal", "1.0", 224, "209", "3.9", "72.3"),
+    Checkpoint("v3-small-minimal", "1.0", 224, "65", "2.0", "61.9"),
+)
+V3_CHECKPOINTS_SOURCE = Source("[SLIM] mobilenet/README.md", "MobileNet V3 reference checkpoints (float)", ())
+
+# torchvision's weights metadata (torchvision/models/mobilenetv3.py): num_params and _ops (GFLOPS).
+V3_TORCHVISION = Source("torchvision weights metadata", "MobileNetV3 num_params and GFLOPS (convention check)", (
+    ("mobilenet_v3_large", {"params": "5483032", "ops_g": "0.217"}),
+    ("mobilenet_v3_small", {"params": "2542856", "ops_g": "0.057"}),
+))
+
 # [V4] Qin et al. 2024 (arXiv:2404.10518) Table 6: ImageNet-1k top-1, params (M), MACs (G) at each model's
 # input size, and latency (ms) on seven targets; "-" and "Failed" are printed, not numbers.
 V4_LATENCY_TARGETS = ("ms_pixel6_cpu", "ms_pixel8_edgetpu", "ms_iphone13", "ms_pixel4_dsp", "ms_pixel7_gpu",

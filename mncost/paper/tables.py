@@ -152,7 +152,9 @@ def slim_v2_params(totals: LayerCost) -> int:
     return totals.weights + totals.bias
 
 
-SLIM_PARAMS: dict[str, Callable[[LayerCost], int]] = {"v1": slim_v1_params, "v2": slim_v2_params}
+SLIM_PARAMS: dict[str, Callable[[LayerCost], int]] = {
+    "v1": slim_v1_params, "v2": slim_v2_params,
+    **dict.fromkeys(("v3-large", "v3-small", "v3-large-minimal", "v3-small-minimal"), slim_v2_params)}
 
 
 def checkpoint_costs(checkpoint: data.Checkpoint) -> tuple[int, int]:
@@ -318,12 +320,72 @@ def v4_table6() -> PaperTable:
                   "MNv4 models at the input size [V4] gives each (Conv-S 224, M 256, L 384); baselines at 224. "
                   "Top-1 and latency are published only; '-' and 'Failed' cells are left empty.")
 
+V3_SMALL_EARLIER = ("the earlier arXiv version's Small (its Table 2 prints 1280 after the pool, not 1024); "
+                    "1280 there adds 0.15 M mult-adds and 0.40 M params, not this gap: unexplained")
+V3_BUILD_NOTE = ("Computed with the timm build (archs.BUILDS), which the 0.75 checkpoints match: the 1x1 1280/1024 "
+                 "conv after the pool is not thinned (slim's default thins it: Large 0.75 would have "
+                 "{slim_075:.2f} M params). Every build agrees at alpha 1.")
+
+
+def _v3_note() -> str:
+    from ..archs import get_spec
+
+    slim = analyze(get_spec("v3-large", "slim"), 0.75, 224, data.SLIM_CLASSES).totals
+    return V3_BUILD_NOTE.format(slim_075=(slim.weights + slim.bias) / 1e6)
+
+
+def v3_table3() -> PaperTable:
+    """[V3] Table 3: the V3 and V2 rows computed; MnasNet and Proxyless as published."""
+    why_large = {"macs_m": "unexplained ([SLIM] prints 217 M for the same network, which the engine matches)"}
+    why_small = {"macs_m": "unexplained ([SLIM] prints 44 too)"}
+    configs: dict[str, tuple[str, float, dict[str, str] | None]] = {
+        "V3-Large 1.0": ("v3-large", 1.0, why_large), "V3-Large 0.75": ("v3-large", 0.75, None),
+        "V2 1.0": ("v2", 1.0, None), "V3-Small 1.0": ("v3-small", 1.0, None),
+        "V3-Small 0.75": ("v3-small", 0.75, why_small), "V2 0.35": ("v2", 0.35, None),
+        "V3-Small 1.0 (earlier arXiv version)": ("v3-small", 1.0, dict.fromkeys(("macs_m", "params_m"),
+                                                                                   V3_SMALL_EARLIER)),
+        "V3-Small 0.75 (earlier arXiv version)": ("v3-small", 0.75, dict.fromkeys(("macs_m", "params_m"),
+                                                                                    V3_SMALL_EARLIER))}
+    rows = []
+    for label, printed in data.V3_TABLE3.rows:
+        if label not in configs:
+            rows.append(_published_only(label, printed))
+            continue
+        arch, alpha, why = configs[label]
+        rows.append(paper_row(label, printed, _paper(_totals(arch, alpha)), why=why,
+                              note=f"arch {arch}, alpha {alpha:g}"))
+    return _table("v3-table3", data.V3_TABLE3, rows, PAPER_PARAMS, _v3_note())
+
+
+def v3_slim() -> PaperTable:
+    """The [SLIM] V3 float checkpoints: 1001 classes, params = weights and biases."""
+    small = {"macs_m": "unexplained: [V3]'s earlier arXiv version prints the same 66 M / 2.9 M for Small, the "
+                       "current one 56 M / 2.5 M (which the engine matches); these rows look like the earlier Small",
+             "params_m": "unexplained, as the mult-adds"}
+    why = {cp.name: small for cp in data.V3_CHECKPOINTS if cp.arch.startswith("v3-small")}
+    return _table("v3-slim", data.V3_CHECKPOINTS_SOURCE, _slim_rows(data.V3_CHECKPOINTS, why),
+                  "Computed with 1001 classes; params = weights + bias, BatchNorm excluded (as the V2 rows of the "
+                  "same table).", _v3_note())
+
+
+def v3_torchvision() -> PaperTable:
+    """torchvision's documented params and GFLOPS: all PyTorch params; GFLOPS = conv and FC multiply-adds."""
+    rows = []
+    for label, printed in data.V3_TORCHVISION.rows:
+        totals = _totals("v3-" + label.rsplit("_", 1)[1], 1.0)  # mobilenet_v3_large -> v3-large
+        values = {"params": Decimal(totals.params), "ops_g": Decimal(totals.macs) / 10**9}
+        rows.append(paper_row(label, printed, values))
+    return _table("v3-torchvision", data.V3_TORCHVISION, rows,
+                  "Computed: params = every PyTorch parameter (weights, biases, BatchNorm affine), 1000 classes; "
+                  "GFLOPS = conv and FC multiply-adds / 1e9 (torchvision's counter reports multiply-adds, half "
+                  "of torch's FlopCounterMode).")
+
 
 TABLES: dict[str, Callable[[], PaperTable]] = {
     "v1-table2": v1_table2, "v1-table3": v1_table3, "v1-table4": v1_table4, "v1-table5": v1_table5,
     "v1-table6": v1_table6, "v1-table7": v1_table7, "v1-table8": v1_table8, "v1-table9": v1_table9,
     "v1-slim": v1_slim, "v2-table3": v2_table3, "v2-table4": v2_table4, "v2-slim": v2_slim,
-    "v4-table6": v4_table6,
+    "v3-table3": v3_table3, "v3-slim": v3_slim, "v3-torchvision": v3_torchvision, "v4-table6": v4_table6,
 }
 
 
