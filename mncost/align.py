@@ -266,14 +266,16 @@ def candidates(spec: Spec, alpha: float, steps: list[Step]) -> Iterator[Candidat
     ratio = model_stem / spec.stem if model_stem else None
     for other in sorted({*COMMON_ALPHAS, *([ratio] if ratio else [])} - {alpha}):
         yield Candidate(f"width multiplier {other:g} instead of {alpha:g}", spec, other)
+    tried: set[int] = set()
     for step in steps:  # a table row's own width: c in the model's layer where the paper's row sets it
         m, p = step.model, step.paper
         if not (m and p and p.layer.name.startswith("block")) or _keeps_input_ratio(p.layer) or \
                 m.layer.out_channels == p.layer.out_channels:
             continue
         index = _row_of(spec, int(p.layer.name[len("block"):].split(".")[0]))
-        if index is None:
+        if index is None or index in tried:
             continue
+        tried.add(index)
         row = spec.rows[index]
         for c in _widths_giving(m.layer.out_channels, spec, alpha):
             rows = spec.rows[:index] + (replace(row, c=c),) + spec.rows[index + 1:]

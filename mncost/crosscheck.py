@@ -132,7 +132,15 @@ def configs(arch: str | None, alpha: str | None, res: str | None, classes: str |
 
 
 def run(nets: Iterable[Network], progress: Callable[[Network], None] | None = None) -> list[ConfigCheck]:
-    """Check each Network in turn; progress(net) is called after each."""
+    """Check each Network in turn (each one estimated to fit in memory first); progress(net) is called after each."""
+    from .torch import require
+
+    require("crosscheck", ("torch", "fvcore"))
+    from .torch.build import check_memory
+
+    nets = list(nets)
+    for net in nets:
+        check_memory(net)
     results = []
     for net in nets:
         results.append(check(net))

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mncost.align import SIGNATURE, Entry, align, close, differences, paper_entries
-from mncost.archs import network
+from mncost.align import SIGNATURE, Entry, align, audit_entries, close, differences, paper_entries
+from mncost.archs import Bottleneck, build, get_spec, network
 from mncost.costs import layer_cost
 
 NETS = {arch: network(arch) for arch in ("v1", "v2")}
@@ -119,3 +119,29 @@ def test_the_json_document_has_the_documented_fields():
 def test_the_alignment_does_not_import_torch():
     code = "import sys, mncost.align; sys.exit(any(m in sys.modules for m in ('torch', 'fvcore')))"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+@pytest.mark.parametrize("arch, alpha, change, model_alpha, words", [
+    ("v2", 0.75, {"rounding": "floor"}, 0.75,
+     "widths rounded with int(c x alpha) instead of the nearest multiple of 8: block1.project 12 vs 16, "
+     "block2.project 18 vs 24, block3.project 18 vs 24; the layers after follow"),
+    ("v2", 0.5, {"thin_head": True}, 0.5, "head conv thinned by alpha: conv2 640 vs 1280"),
+    ("v1", 0.5, {"stem": 64}, 0.5, "stem conv not thinned by alpha (32 channels): conv1 32 vs 16"),
+    ("v1", 1.0, {}, 0.5, "width multiplier 0.5 instead of 1: conv1 16 vs 32, block1.pw 32 vs 64"),
+    ("v2", 1.0, {"rows": (Bottleneck(1, 16, 1, 1), Bottleneck(6, 24, 2, 2), Bottleneck(6, 40, 3, 2))}, 1.0,
+     "table row 3 (Bottleneck t 6, c 32, n 3, s 2) with c = 40: block4.project 40 vs 32"),
+])
+def test_one_rule_explains_a_set_of_changes_with_their_total_delta(arch, alpha, change, model_alpha, words):
+    # The model is the paper's own network under one spec change: the audit names that change once, as a rule
+    # whose delta is the whole difference, and finds nothing else.
+    spec, net = get_spec(arch), network(arch, alpha)
+    if "rows" in change:
+        change = {"rows": change["rows"] + get_spec(arch).rows[3:]}
+    model = paper_entries(build(replace(spec, **change), model_alpha, net.resolution, net.num_classes))
+    result = audit_entries("model", net, model, sum(e.cost.macs for e in model), sum(e.cost.params for e in model),
+                           spec=spec)
+    (rule,) = result.findings
+    assert rule.kind == "rule" and rule.detail.startswith(words), rule.detail
+    assert (rule.macs_delta, rule.params_delta) == (result.macs_model - result.macs_paper,
+                                                    result.params_model - result.params_paper) != (0, 0)
+    assert result.matched == len(model)

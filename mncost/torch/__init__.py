@@ -20,5 +20,5 @@ def require(command: str, modules: tuple[str, ...] = ("torch",)) -> None:
         try:
             importlib.import_module(name)
         except ImportError:
-            raise MncostError(f"{command} needs PyTorch and fvcore, and {name} cannot be imported; "
-                              f"install them with: {INSTALL}") from None
+            raise MncostError(f"{command} needs the torch extra, and {name} cannot be imported; "
+                              f"install it with: {INSTALL}") from None

@@ -125,13 +125,14 @@ def load_target(target: str) -> nn.Module:
         _refuse_origin(target, package)                        # are refused below, once looked up
     module = _import_source(match["source"])
     obj: Any = module
-    for part in match["name"].split("."):
-        if not hasattr(obj, part):
-            found = sorted(n for n, v in vars(module).items() if isinstance(v, type) and issubclass(v, nn.Module)
-                           and v.__module__ == module.__name__)
-            hint = f"; nn.Module classes there: {', '.join(found)}" if found else ""
-            raise MncostError(f"{match['source']!r} has no {match['name']!r}{hint}")
-        obj = getattr(obj, part)
+    with _user_code(f"looking up {match['name']!r} raised "):  # a module's __getattr__ is user code too
+        for part in match["name"].split("."):
+            if not hasattr(obj, part):
+                found = sorted(n for n, v in vars(module).items() if isinstance(v, type)
+                               and issubclass(v, nn.Module) and v.__module__ == module.__name__)
+                hint = f"; nn.Module classes there: {', '.join(found)}" if found else ""
+                raise MncostError(f"{match['source']!r} has no {match['name']!r}{hint}")
+            obj = getattr(obj, part)
     args, kwargs = _arguments(match["call"], target)
     if isinstance(obj, nn.Module) and not match["call"]:
         return obj
