@@ -114,9 +114,7 @@ def sweep_totals(spec: Spec, alphas: Sequence[float], sizes: Sequence[Size], num
     """Totals for every alpha x size of an already validated grid, as numpy arrays (numpy imported here)."""
     import numpy as np
 
-    heights = np.array([h for h, _ in sizes], dtype=np.int64)
-    widths = np.array([w for _, w in sizes], dtype=np.int64)
-    names, factors = _resolution_factors(spec, (heights, widths), num_classes)
+    names, factors = _resolution_factors(spec, _sides(np, spec, sizes, num_classes), num_classes)
     sides = [_alpha_side(spec, alpha, num_classes) for alpha in alphas]
     if any(side_names != names for side_names, _ in sides):
         raise ValueError(f"{spec.name}: the layer list depends on alpha; it cannot be factorised")
@@ -127,22 +125,35 @@ def sweep_totals(spec: Spec, alphas: Sequence[float], sizes: Sequence[Size], num
     return SweepTotals(tuple(alphas), tuple(sizes), **result)
 
 
+def _sides(np: Any, spec: Spec, sizes: Sequence[Size], num_classes: int) -> tuple[Any, Any]:
+    """Every size's heights and widths as arrays: int64 when no cost at alpha 1 can pass 2^62 (a float64
+    build says how large they get), else exact Python ints in object arrays."""
+    heights, widths = [h for h, _ in sizes], [w for _, w in sizes]
+    probe = build(spec, 1.0, (np.array(heights, dtype=float), np.array(widths, dtype=float)), num_classes)
+    largest = max(float(np.max(value)) for field in _field_costs(probe) for value in field)
+    dtype = np.int64 if largest < 2.0**62 else object
+    return np.array(heights, dtype=dtype), np.array(widths, dtype=dtype)
+
+
 def _combine(np: Any, units: list[list[int]], factor: list[Any] | None, count: int) -> Any:
     """units (alphas x layers) times factors (layers x resolutions), exact: int64 when it cannot overflow."""
     if factor is None:  # the field does not depend on the resolution
         column = np.array([sum(row) for row in units], dtype=object)
         return np.repeat(column[:, None], count, axis=1).astype(_dtype(np, column))
     # Layers sharing one resolution factor (one feature map size) are summed first: a few groups, not ~50 layers.
-    rows = np.stack([np.broadcast_to(np.asarray(f, dtype=np.int64), (count,)) for f in factor])
-    groups, inverse = np.unique(rows, axis=0, return_inverse=True)
+    exact = any(getattr(f, "dtype", None) == object for f in factor)
+    rows = [tuple(np.broadcast_to(np.asarray(f, dtype=object if exact else np.int64), (count,)).tolist())
+            for f in factor]
+    index: dict[tuple, int] = {}
+    group_of = [index.setdefault(row, len(index)) for row in rows]
+    groups = np.array(list(index), dtype=object if exact else np.int64).reshape(len(index), count)
     summed = [[0] * len(groups) for _ in units]
-    group_of = inverse.ravel().tolist()
     for out, row in zip(summed, units):
         for g, u in zip(group_of, row):
             out[g] += u
     coefficients = np.array(summed, dtype=object)
-    bound = max(sum(abs(c) for c in row) for row in summed) * int(groups.max(initial=0))
-    if bound <= INT64_MAX:
+    bound = max(sum(abs(c) for c in row) for row in summed) * max(max(row) for row in index)
+    if not exact and bound <= INT64_MAX:
         return coefficients.astype(np.int64) @ groups
     return coefficients @ groups.astype(object)
 
