@@ -10,8 +10,8 @@ that fits. tests/test_design.py checks it against brute force.
 from __future__ import annotations
 
 from dataclasses import replace
-
 from decimal import Decimal
+from itertools import groupby
 from typing import Any, Callable, Sequence
 
 from . import archs
@@ -74,12 +74,20 @@ def largest_resolution(fits: Callable[[float, Size], bool], alpha: float) -> int
 
 
 def pareto(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Drop a config when another one is at least as wide and at least as large an input (in pixels)."""
-    def key(row: dict[str, Any]) -> tuple[float, int]:
-        return row["alpha"], row["size"][0] * row["size"][1]
+    """Drop a config when another one is at least as wide and at least as large an input (in pixels).
 
-    return [row for row in rows
-            if not any(key(o) != key(row) and all(a >= b for a, b in zip(key(o), key(row))) for o in rows)]
+    O(n log n): by alpha, widest first, a row survives when no row of its alpha has more pixels and
+    every wider row has fewer pixels.
+    """
+    keys = [(row["alpha"], row["size"][0] * row["size"][1]) for row in rows]
+    kept, wider_pixels = set(), -1
+    for _, group in groupby(sorted(range(len(rows)), key=lambda i: -keys[i][0]), key=lambda i: keys[i][0]):
+        members = list(group)
+        most = max(keys[i][1] for i in members)
+        if most > wider_pixels:
+            kept.update(i for i in members if keys[i][1] == most)
+        wider_pixels = max(wider_pixels, most)
+    return [row for i, row in enumerate(rows) if i in kept]
 
 
 def fit(arch: str | Spec = "v2", max_macs: int | str = "100M", max_params: int | str | None = None,

@@ -36,26 +36,23 @@ def _area(layer: Layer) -> int:
     return layer.output_size[0] * layer.output_size[1]
 
 
-def _common(layer: Layer) -> dict[str, int]:
-    return {
-        "bias": layer.out_channels if layer.bias else 0,
-        "bn_params": 2 * layer.out_channels if layer.norm else 0,
-        "activations": layer.out_channels * _area(layer),
-    }
+def _with_outputs(layer: Layer, macs: int, weights: int) -> LayerCost:
+    """The terms every conv and FC layer shares: bias, BatchNorm and output elements."""
+    n = layer.out_channels
+    return LayerCost(macs, weights, n if layer.bias else 0, 2 * n if layer.norm else 0, n * _area(layer))
 
 
 def conv_cost(layer: Layer) -> LayerCost:
     """Any 2-d convolution, grouped or not: D_K*D_K*(M/g)*N*D_F*D_F mult-adds."""
     k, m, n, g = layer.kernel, layer.in_channels, layer.out_channels, layer.groups
-    return LayerCost(macs=formulas.grouped_conv_macs(k, m, n, layer.output_size, g),
-                     weights=formulas.grouped_conv_params(k, m, n, g), **_common(layer))
+    return _with_outputs(layer, formulas.grouped_conv_macs(k, m, n, layer.output_size, g),
+                         formulas.grouped_conv_params(k, m, n, g))
 
 
 def linear_cost(layer: Layer) -> LayerCost:
     """A fully connected layer: in*out mult-adds and weights."""
     m, n = layer.in_channels, layer.out_channels
-    return LayerCost(macs=formulas.linear_macs(m, n), weights=formulas.linear_params(m, n, bias=False),
-                     **_common(layer))
+    return _with_outputs(layer, formulas.linear_macs(m, n), formulas.linear_params(m, n, bias=False))
 
 
 def pool_cost(layer: Layer) -> LayerCost:

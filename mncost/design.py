@@ -15,9 +15,11 @@ from .archs import MAX_SIDE, Spec, get_spec, parse_alpha, parse_classes, parse_r
 from .errors import MncostError
 from .layers import Size
 from .render import Column, Table
-from .totals import spec_totals
+from .totals import spec_totals, sweep_totals
 
 MAX_GRID = 100_000  # values in one grid; a typo such as 0:1:0.00001 fails fast instead of hanging
+MAX_CONFIGS = 4_000_000  # alphas x resolutions in one sweep: about 200 MB of exact int64 totals
+MAX_ROWS = 200_000  # configs listed row by row (the CLI, sweep_rows); sweep() returns arrays, up to MAX_CONFIGS
 UNITS = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
 MAX_COUNT = 10**30  # a budget beyond any network mncost can lay out
 T = TypeVar("T")
@@ -127,20 +129,45 @@ def config_row(spec: Spec, alpha: float, size: Size, classes: int) -> dict[str, 
             "params": t.params, "params_paper": t.weights, "activations": t.activations}
 
 
-def sweep_rows(arch: str | Spec, alphas: Any, resolutions: Any, classes: int | str = 1000) -> list[dict[str, Any]]:
-    """One row per (alpha, resolution), alpha-major, with exact integer totals."""
+def _grid(arch: str | Spec, alphas: Any, resolutions: Any, classes: int | str, limit: int):
+    """The spec, parsed grid and class count, refusing a grid of more than `limit` configs."""
     spec = arch if isinstance(arch, Spec) else get_spec(arch)
     alpha_values, sizes, num_classes = parse_alphas(alphas), parse_resolutions(resolutions), parse_classes(classes)
-    return [config_row(spec, a, size, num_classes) for a in alpha_values for size in sizes]
+    count = len(alpha_values) * len(sizes)
+    if count > limit:
+        raise MncostError(f"the sweep has {len(alpha_values):,} alphas x {len(sizes):,} resolutions = {count:,} "
+                          f"configs; at most {limit:,} are allowed here: split the grid")
+    return spec, alpha_values, sizes, num_classes
+
+
+def sweep_rows(arch: str | Spec, alphas: Any, resolutions: Any, classes: int | str = 1000) -> list[dict[str, Any]]:
+    """One row per (alpha, resolution), alpha-major, with exact integer totals."""
+    spec, alpha_values, sizes, num_classes = _grid(arch, alphas, resolutions, classes, MAX_ROWS)
+    t = sweep_totals(spec, alpha_values, sizes, num_classes)
+    labels = [resolution_label(size) for size in sizes]
+    macs, params, weights, acts = (t.macs.tolist(), t.params.tolist(), t.weights.tolist(), t.activations.tolist())
+    return [{"arch": spec.name, "alpha": a, "resolution": label, "macs": macs[i][j], "params": params[i][j],
+             "params_paper": weights[i][j], "activations": acts[i][j]}
+            for i, a in enumerate(alpha_values) for j, label in enumerate(labels)]
 
 
 def sweep(arch: str | Spec = "v1", alphas: Any = "0.25:1.0:0.25", resolutions: Any = "128:224:32",
           classes: int | str = 1000):
-    """The sweep as a pandas DataFrame (pandas imported only here)."""
+    """The sweep as a pandas DataFrame, alpha-major, up to MAX_CONFIGS configs (pandas imported only here)."""
+    import numpy as np
     import pandas as pd
 
-    columns = ["arch", "alpha", "resolution", "macs", "params", "params_paper", "activations"]
-    return pd.DataFrame(sweep_rows(arch, alphas, resolutions, classes), columns=columns)
+    spec, alpha_values, sizes, num_classes = _grid(arch, alphas, resolutions, classes, MAX_CONFIGS)
+    t = sweep_totals(spec, alpha_values, sizes, num_classes)
+    labels = [resolution_label(size) for size in sizes]
+    label_type = np.int64 if all(isinstance(label, int) for label in labels) else object
+    return pd.DataFrame({
+        "arch": spec.name,
+        "alpha": np.repeat(np.array(alpha_values, dtype=float), len(sizes)),
+        "resolution": np.tile(np.array(labels, dtype=label_type), len(alpha_values)),
+        "macs": t.macs.ravel(), "params": t.params.ravel(), "params_paper": t.weights.ravel(),
+        "activations": t.activations.ravel(),
+    })
 
 
 SWEEP_COLUMNS = [Column("arch", "Arch"), Column("alpha", "Alpha", "number"), Column("resolution", "Resolution"),

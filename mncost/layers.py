@@ -11,7 +11,8 @@ Size = tuple[int, int]
 
 def conv_output_size(size: Size, kernel: int, stride: int, padding: int) -> Size:
     """PyTorch conv arithmetic: floor((H + 2p - k) / s) + 1 per side."""
-    return tuple((side + 2 * padding - kernel) // stride + 1 for side in size)  # type: ignore[return-value]
+    h, w = size
+    return (h + 2 * padding - kernel) // stride + 1, (w + 2 * padding - kernel) // stride + 1
 
 
 @dataclass(frozen=True)

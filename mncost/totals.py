@@ -1,78 +1,88 @@
-"""Network totals straight from a Spec's rows with plain integers: the fast path for sweeps and fits.
+"""Totals and sweeps with no second layout: every layer's cost factors into an alpha side and a resolution side.
 
-It walks the same table as archs.build but keeps only running sums, no Layer
-objects; tests check that it equals the layer-by-layer engine exactly. It restates
-each row type's layout on purpose: driving the rows' own `add()` with a summing
-stack is exact too but three times slower (30 us against 10 us for V2), which
-would miss the 5,000x-faster-than-fvcore target.
+For a fixed spec, the layers and their stride chain do not depend on alpha, and the
+channel widths do not depend on the resolution. So each cost field of each layer is
+(a factor of alpha) x (a factor of the resolution):
+- the alpha side is the layer's cost in archs.build at a 1x1 input (every feature map 1x1);
+- the resolution side is its cost at alpha 1 divided by its cost at alpha 1 and a 1x1
+  input: the output area for a conv, 1 for the classifier, area squared for attention.
+Both sides come from archs.build and costs.layer_cost, so a block's layout is written
+once, in its row's add(). A sweep builds the network once per alpha (at 1x1) and once
+for all resolutions (numpy arrays as the input sides), then one integer matrix product
+per field combines them. Tests check it equals the layer-by-layer engine exactly.
 """
 
 from __future__ import annotations
 
-from .archs import ROUNDING, Bottleneck, FullConv, Separable, Spec, get_spec, parse_alpha, parse_classes, \
-    parse_resolution
-from .costs import LayerCost
-from .layers import Size
+from dataclasses import dataclass, fields
+from functools import lru_cache
+from operator import mul
+from typing import Any, Sequence
+
+from .archs import Spec, build, get_spec, parse_alpha, parse_classes, parse_resolution
+from .costs import LayerCost, layer_cost
+from .layers import Network, Size
+
+FIELDS = tuple(f.name for f in fields(LayerCost))
+UNIT = (1, 1)  # the input size at which every feature map is 1x1 ('same' padding convs keep it)
+INT64_MAX = 2**63 - 1
+
+
+def _field_costs(net: Network) -> list[list[Any]]:
+    """Per cost field, the list of every layer's value (ints, or numpy arrays over resolutions)."""
+    costs = [layer_cost(layer) for layer in net.layers]
+    return [[getattr(cost, name) for cost in costs] for name in FIELDS]
+
+
+def _names(net: Network) -> tuple[str, ...]:
+    return tuple(layer.name for layer in net.layers)
+
+
+@lru_cache(maxsize=4096)
+def _alpha_side(spec: Spec, alpha: float, classes: int) -> tuple[tuple[str, ...], list[list[int]]]:
+    """Layer names and, per field, each layer's cost at this alpha with every feature map 1x1."""
+    net = build(spec, alpha, UNIT, classes)
+    return _names(net), _field_costs(net)
+
+
+def _resolution_factors(spec: Spec, size: Any, classes: int) -> tuple[tuple[str, ...], list[list[Any] | None]]:
+    """Per field, each layer's resolution factor at this size (None: the field does not depend on it).
+
+    `size` is (H, W) as ints, or as numpy int64 arrays to get every resolution of a sweep at once.
+    """
+    names, units = _alpha_side(spec, 1.0, classes)
+    net = build(spec, 1.0, size, classes)
+    if _names(net) != names:
+        raise ValueError(f"{spec.name}: the layer list depends on the input size; it cannot be factorised")
+    factors: list[list[Any] | None] = []
+    for name, unit, full in zip(FIELDS, units, _field_costs(net)):
+        column = []
+        for layer, u, value in zip(names, unit, full):
+            if u == 0 and not _all_equal(value, 0):
+                raise ValueError(f"{spec.name}: {layer}.{name} is 0 with 1x1 feature maps but not at {size}")
+            if u != 0 and not _all_equal(value % u, 0):
+                raise ValueError(f"{spec.name}: {layer}.{name} is not (alpha factor) x (resolution factor)")
+            column.append(0 if u == 0 else value // u)
+        factors.append(None if all(_all_equal(c, 1) for c in column) else column)
+    return names, factors
+
+
+def _all_equal(value: Any, number: int) -> bool:
+    """value == number, for an int or for every element of a numpy array."""
+    return bool((value == number).all()) if hasattr(value, "all") else value == number
+
+
+_resolution_side = lru_cache(maxsize=4096)(_resolution_factors)
 
 
 def spec_totals(spec: Spec, alpha: float, resolution: Size, num_classes: int) -> LayerCost:
     """Sum of every layer's LayerCost for an already validated config (see totals() for user input)."""
-    width = ROUNDING[spec.rounding]
-    h, w = resolution
-    h, w = (h - 1) // 2 + 1, (w - 1) // 2 + 1  # 3x3 conv, padding 1, stride 2
-    m = width(spec.stem, alpha)
-    area = h * w
-    macs = weights = 27 * m  # 3x3x3xM weights, one mult-add each per output pixel
-    macs *= area
-    bn = 2 * m
-    acts = m * area
-    for row in spec.rows:
-        n = width(row.c, alpha)
-        for repeat in range(row.n):
-            stride = row.s if repeat == 0 else 1
-            if type(row) is Bottleneck:
-                hidden = m * row.t
-                if row.t != 1:  # expand 1x1 at the input size
-                    macs += m * hidden * area
-                    weights += m * hidden
-                    bn += 2 * hidden
-                    acts += hidden * area
-                if stride != 1:
-                    h, w = (h - 1) // stride + 1, (w - 1) // stride + 1
-                    area = h * w
-                # depthwise 3x3, then linear project 1x1
-                macs += (9 + n) * hidden * area
-                weights += (9 + n) * hidden
-                bn += 2 * (hidden + n)
-                acts += (hidden + n) * area
-            else:
-                if stride != 1:
-                    h, w = (h - 1) // stride + 1, (w - 1) // stride + 1
-                    area = h * w
-                if type(row) is Separable:  # depthwise 3x3, then pointwise 1x1
-                    macs += (9 + n) * m * area
-                    weights += (9 + n) * m
-                    bn += 2 * (m + n)
-                    acts += (m + n) * area
-                elif type(row) is FullConv:
-                    macs += 9 * m * n * area
-                    weights += 9 * m * n
-                    bn += 2 * n
-                    acts += n * area
-                else:
-                    raise TypeError(f"unknown row type {type(row).__name__}")
-            m = n
-    if spec.head is not None:
-        n = width(spec.head, alpha if spec.thin_head else max(alpha, 1.0))
-        macs += m * n * area
-        weights += m * n
-        bn += 2 * n
-        acts += n * area
-        m = n
-    # global average pool (m outputs), then the classifier with its bias
-    fc = m * num_classes
-    return LayerCost(macs=macs + fc, weights=weights + fc, bias=num_classes, bn_params=bn,
-                     activations=acts + m + num_classes)
+    names, units = _alpha_side(spec, alpha, num_classes)
+    res_names, factors = _resolution_side(spec, resolution, num_classes)
+    if names != res_names:
+        raise ValueError(f"{spec.name}: the layer list depends on alpha; it cannot be factorised")
+    return LayerCost(*(sum(unit) if factor is None else sum(map(mul, unit, factor))
+                       for unit, factor in zip(units, factors)))
 
 
 def totals(arch: str | Spec = "v1", alpha: float = 1.0, res: int | str | Size = 224,
@@ -80,3 +90,62 @@ def totals(arch: str | Spec = "v1", alpha: float = 1.0, res: int | str | Size = 
     """Total mult-adds, params and activations of a network, without listing its layers."""
     spec = arch if isinstance(arch, Spec) else get_spec(arch)
     return spec_totals(spec, parse_alpha(alpha), parse_resolution(res), parse_classes(classes))
+
+
+@dataclass(frozen=True)
+class SweepTotals:
+    """Exact totals of every (alpha, resolution): each field an (alphas x resolutions) integer array."""
+
+    alphas: tuple[float, ...]
+    sizes: tuple[Size, ...]
+    macs: Any
+    weights: Any
+    bias: Any
+    bn_params: Any
+    activations: Any
+
+    @property
+    def params(self) -> Any:
+        """Every trainable parameter (weights, bias, BatchNorm), per config."""
+        return self.weights + self.bias + self.bn_params
+
+
+def sweep_totals(spec: Spec, alphas: Sequence[float], sizes: Sequence[Size], num_classes: int) -> SweepTotals:
+    """Totals for every alpha x size of an already validated grid, as numpy arrays (numpy imported here)."""
+    import numpy as np
+
+    heights = np.array([h for h, _ in sizes], dtype=np.int64)
+    widths = np.array([w for _, w in sizes], dtype=np.int64)
+    names, factors = _resolution_factors(spec, (heights, widths), num_classes)
+    sides = [_alpha_side(spec, alpha, num_classes) for alpha in alphas]
+    if any(side_names != names for side_names, _ in sides):
+        raise ValueError(f"{spec.name}: the layer list depends on alpha; it cannot be factorised")
+    result = {}
+    for i, name in enumerate(FIELDS):
+        units = [units[i] for _, units in sides]  # alphas x layers, Python ints
+        result[name] = _combine(np, units, factors[i], len(sizes))
+    return SweepTotals(tuple(alphas), tuple(sizes), **result)
+
+
+def _combine(np: Any, units: list[list[int]], factor: list[Any] | None, count: int) -> Any:
+    """units (alphas x layers) times factors (layers x resolutions), exact: int64 when it cannot overflow."""
+    if factor is None:  # the field does not depend on the resolution
+        column = np.array([sum(row) for row in units], dtype=object)
+        return np.repeat(column[:, None], count, axis=1).astype(_dtype(np, column))
+    # Layers sharing one resolution factor (one feature map size) are summed first: a few groups, not ~50 layers.
+    rows = np.stack([np.broadcast_to(np.asarray(f, dtype=np.int64), (count,)) for f in factor])
+    groups, inverse = np.unique(rows, axis=0, return_inverse=True)
+    summed = [[0] * len(groups) for _ in units]
+    group_of = inverse.ravel().tolist()
+    for out, row in zip(summed, units):
+        for g, u in zip(group_of, row):
+            out[g] += u
+    coefficients = np.array(summed, dtype=object)
+    bound = max(sum(abs(c) for c in row) for row in summed) * int(groups.max(initial=0))
+    if bound <= INT64_MAX:
+        return coefficients.astype(np.int64) @ groups
+    return coefficients @ groups.astype(object)
+
+
+def _dtype(np: Any, column: Any) -> Any:
+    return np.int64 if max(abs(v) for v in column) <= INT64_MAX else object

@@ -21,3 +21,9 @@ ANALYTIC = [
 @pytest.mark.parametrize("argv", ANALYTIC, ids=" ".join)
 def test_analytic_commands_import_no_heavy_module(argv):
     assert heavy_imports(argv, ("torch", "fvcore", "pandas", "matplotlib")) == []
+
+
+@pytest.mark.parametrize("argv", [argv for argv in ANALYTIC if argv[0] in ("table", "paper", "compare")], ids=" ".join)
+def test_table_paths_do_not_import_numpy(argv):
+    # numpy loads for sweep and fit only (their matrix products); the table path stays light.
+    assert heavy_imports(argv, ("numpy",)) == []

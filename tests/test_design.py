@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import pytest
 from hypothesis import given, settings
@@ -13,6 +13,8 @@ from conftest import ROOT, run_cli
 from mncost import MncostError, analyze, archs, fit, load_spec, sweep, sweep_rows, totals
 from mncost.budget import ALPHA_GRID, pareto
 from mncost.design import parse_alphas, parse_count, parse_resolutions
+from mncost.costs import total_cost
+from mncost.totals import sweep_totals
 
 SPECS = [*archs.SPECS.values(), load_spec(ROOT / "examples" / "v2-slim.toml")]
 
@@ -180,3 +182,63 @@ def test_analysis_notebook_reprs():
     assert html.count("<tr>") == len(result.layers) + 2  # header, layers, totals
     assert "block17.project" in html and "Params 1,968,680" in html
     assert "| block17.project" in result._repr_markdown_()
+
+
+@settings(max_examples=60, deadline=None)
+@given(spec=st.sampled_from(SPECS), alphas=st.lists(st.floats(0.01, 3.0), min_size=1, max_size=4),
+       sizes=st.lists(st.tuples(st.integers(1, 300), st.integers(1, 300)), min_size=1, max_size=4),
+       classes=st.integers(1, 2000))
+def test_sweep_matrix_product_equals_the_layer_by_layer_engine(spec, alphas, sizes, classes):
+    t = sweep_totals(spec, alphas, sizes, classes)
+    for i, alpha in enumerate(alphas):
+        for j, size in enumerate(sizes):
+            cost = analyze(spec, alpha, size, classes).totals
+            assert (int(t.macs[i, j]), int(t.params[i, j]), int(t.weights[i, j]), int(t.activations[i, j])) == \
+                (cost.macs, cost.params, cost.weights, cost.activations)
+
+
+@dataclass(frozen=True)
+class GroupedRow:
+    """A row type the sweep engine has never seen: grouped 3x3 conv, then a 1x1 at 1x1 (an SE-like pool branch)."""
+
+    c: int
+    s: int
+    n: int = 1
+
+    def add(self, stack, name, out, stride):
+        stack.conv(f"{name}.gconv", out, 3, stride, groups=8)
+
+
+def test_a_new_row_type_needs_no_second_layout():
+    spec = replace(archs.V1, name="grouped", rows=(GroupedRow(64, 2), GroupedRow(128, 1, n=3)))
+    for alpha, size in [(1.0, (224, 224)), (0.5, (97, 130)), (2.0, (1, 1))]:
+        assert totals(spec, alpha, size) == analyze(spec, alpha, size).totals
+    t = sweep_totals(spec, [0.5, 1.0], [(224, 224), (160, 160)], 1000)
+    assert int(t.macs[1, 0]) == analyze(spec, 1.0, 224).totals.macs
+
+
+def test_exact_beyond_int64():
+    # Built directly (validated input): the values the int64 fast path would overflow on are exact Python ints.
+    t = sweep_totals(archs.V1, [1000.0, 1.0], [(40000, 40000), (224, 224)], 1000)
+    assert t.macs[0, 0] == total_cost(archs.build(archs.V1, 1000.0, (40000, 40000), 1000)).macs > 2**63
+    assert t.macs[1, 1] == 568_740_352
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([0.25, 0.5, 0.75, 1.0]), st.integers(1, 6)), max_size=12))
+def test_pareto_front_equals_brute_force(points):
+    rows = [{"alpha": a, "size": (r, r)} for a, r in points]
+
+    def dominated(row):
+        key = (row["alpha"], row["size"][0] ** 2)
+        return any((o["alpha"], o["size"][0] ** 2) != key and o["alpha"] >= key[0] and o["size"][0] ** 2 >= key[1]
+                   for o in rows)
+
+    assert pareto(rows) == [row for row in rows if not dominated(row)]
+
+
+def test_sweep_caps_the_number_of_configs_not_just_each_range():
+    with pytest.raises(MncostError, match="split the grid"):
+        sweep_rows("v1", "0.01:10:0.01", "1:1000:1")
+    out = run_cli("sweep", "--alpha", "0.001:100:0.001", "--res", "1:10000:1", "--format", "csv")
+    assert out.returncode == 2 and "split the grid" in out.stderr and len(out.stderr.splitlines()) == 1
