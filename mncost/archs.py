@@ -194,9 +194,9 @@ class Spec:
             _check_ints(self, {"head": (1, MAX_CHANNELS)}, label)
         if not isinstance(self.rows, (tuple, list)) or not self.rows:
             raise fail("rows", f"must be a tuple of at least one row, got {shown(self.rows)}")
-        for i, row in enumerate(self.rows):
-            if not isinstance(row, (Separable, FullConv, Bottleneck)):
-                raise fail(f"rows[{i}]", f"must be a Separable, FullConv or Bottleneck row, got {shown(row)}")
+        for i, row in enumerate(self.rows):  # a row type of the user's own needs add() and a depth n
+            if not callable(getattr(row, "add", None)) or _integer(getattr(row, "n", None), 1, MAX_BLOCKS):
+                raise fail(f"rows[{i}]", f"must be a row such as Separable, FullConv or Bottleneck, got {shown(row)}")
         blocks = sum(row.n for row in self.rows)
         if blocks > MAX_BLOCKS:
             raise fail("rows", f"must have at most {MAX_BLOCKS:,} blocks in all (the sum of n), got {blocks:,}")

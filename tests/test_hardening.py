@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, run_cli
-from mncost import MncostError, archs, fit, load_spec, network, sweep_rows
+from mncost import MncostError, archs, fit, load_spec, network, sweep_rows, total_cost
 from mncost.archs import Bottleneck, FullConv, Separable, Spec, parse_alpha, parse_classes, parse_resolution
 from mncost.cli import main
 from mncost.design import parse_alphas, parse_count, parse_resolutions
@@ -212,6 +212,9 @@ def test_shell_completion_is_offered():
     assert "--install-completion" in out and "--show-completion" in out
     script = run_cli("--show-completion", "bash")
     assert script.returncode == 0 and "_MNCOST_COMPLETE=complete_bash" in script.stdout
+    completion = subprocess.run(_mncost(), capture_output=True, text=True, cwd=ROOT, env={
+        **ENV, "_MNCOST_COMPLETE": "complete_bash", "COMP_WORDS": "mncost table --fo", "COMP_CWORD": "2"})
+    assert (completion.returncode, completion.stdout) == (0, "--format\n")
 
 
 def test_a_typo_suggests_the_command_once():
@@ -262,3 +265,23 @@ def test_fit_csv_with_nothing_fitting_prints_the_header():
     _, fitting, _ = run_main("fit", "--max-macs", "100M", "--format", "csv")
     assert fitting.splitlines()[0] == out.strip()
     assert re.fullmatch(r"v2,[\d.]+,96,\d+,\d+,\d+,\d+,", fitting.splitlines()[1])
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full") or not hasattr(os, "mkfifo"), reason="needs bash, /dev/full")
+def test_errors_doc_output_is_what_the_cli_prints(tmp_path):
+    """docs/errors.md: each `$ ` line run by bash in an empty folder prints exactly the pasted lines."""
+    define = f'mncost() {{ "{sys.executable}" -m mncost "$@"; }}\n'
+    blocks = re.findall(r"```console\n(.*?)```", (ROOT / "docs" / "errors.md").read_text(), flags=re.S)
+    commands = [match for block in blocks for match in re.findall(r"^\$ (.*)\n((?:(?!\$ ).*\n)*)", block, re.M)]
+    assert len(commands) >= 15
+    for command, pasted in commands:
+        out = subprocess.run(["bash", "-c", define + command], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             text=True, cwd=tmp_path, env=ENV)
+        assert out.stdout == pasted, f"docs/errors.md output of `{command}` is stale"
+
+
+@pytest.mark.xfail(strict=True, reason="totals.sweep_totals overflows int64 in its resolution side for specs near "
+                                       "the channel bounds (totals.py, another branch of issue 10)")
+def test_sweep_is_exact_at_the_bounds():
+    spec = Spec("big", 65536, (Bottleneck(64, 65536, 300, 1),), head=65536)
+    assert sweep_rows(spec, [1.0, 100], [16384, 65536])[-1]["macs"] == total_cost(network(spec, 100, 65536)).macs
