@@ -8,8 +8,12 @@ is a new Spec, not a new builder.
 from __future__ import annotations
 
 import math
+import numbers
+import operator
+import os
+from decimal import Decimal
 from dataclasses import dataclass, replace
-from typing import Callable, Union
+from typing import Any, Callable, Union
 
 from .errors import MncostError
 from .layers import AttentionMatmul, Layer, LayerScaleLayer, Network, NormLayer, Size, conv_output_size
@@ -28,6 +32,61 @@ def divisible_width(c: int, alpha: float, divisor: int = 8) -> int:
 
 
 ROUNDING: dict[str, Callable[[int, float], int]] = {"floor": floor_width, "divisible": divisible_width}
+ACTIVATIONS = ("relu", "relu6", "hswish", "gelu")  # a spec's default activation
+
+# Bounds on user input (docs/errors.md): generous for any MobileNet, small enough that every count stays exact
+# and every number renders, and that a typo fails at once instead of building for minutes.
+MAX_ALPHA = 100
+MAX_SIDE = 65_536  # pixels per side of the input
+MAX_CLASSES = 1_000_000
+MAX_CHANNELS = 65_536  # c, stem and head of a spec
+MAX_EXPANSION = 64  # t
+MAX_STRIDE = 64  # s
+MAX_BLOCKS = 1_000  # n, and the sum of n over a spec's rows
+
+
+def shown(value: Any, quote: bool = True, limit: int = 40) -> str:
+    """A value as an error message quotes it (repr, or a string as is): one line, at most `limit` characters."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**limit:
+        return f"an integer of more than {limit} digits"
+    text = " ".join((value if isinstance(value, str) and not quote else repr(value)).split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+class SpecError(MncostError):
+    """An invalid Spec or row field: `field` names it (stem, rows, t), `problem` says what is wrong."""
+
+    def __init__(self, owner: str, field: str, problem: str) -> None:
+        super().__init__(f"{owner}: {field}: {problem}")
+        self.field, self.problem = field, problem
+
+
+def _integer(value: Any, low: int, high: int) -> str | None:
+    """What is wrong with this integer field, or None."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        return f"must be an integer, got {shown(value)}"
+    if value < low:
+        return f"must be > {low - 1}, got {shown(value)}"
+    if value > high:
+        return f"must be at most {high:,}, got {shown(value)}"
+    return None
+
+
+def _check_ints(owner: Any, bounds: dict[str, tuple[int, int]], label: str) -> None:
+    """Validate the integer fields of a frozen dataclass and store them as plain ints."""
+    for name, (low, high) in bounds.items():
+        value = getattr(owner, name)
+        problem = _integer(value, low, high)
+        if problem:
+            raise SpecError(label, name, problem)
+        object.__setattr__(owner, name, operator.index(value))  # a numpy integer becomes an int
+
+
+def _check_row(row: Any) -> None:
+    bounds = {"c": (1, MAX_CHANNELS), "s": (1, MAX_STRIDE), "n": (1, MAX_BLOCKS)}
+    if hasattr(row, "t"):
+        bounds = {"t": (1, MAX_EXPANSION), **bounds}
+    _check_ints(row, bounds, f"{type(row).__name__} row")
 
 
 class _Stack:
@@ -80,6 +139,9 @@ class Separable:
     s: int
     n: int = 1
 
+    def __post_init__(self) -> None:
+        _check_row(self)
+
     def add(self, stack: _Stack, name: str, out: int, stride: int) -> None:
         stack.conv(f"{name}.dw", stack.channels, 3, stride, groups=stack.channels)
         stack.conv(f"{name}.pw", out, 1)
@@ -93,6 +155,9 @@ class FullConv:
     s: int
     n: int = 1
 
+    def __post_init__(self) -> None:
+        _check_row(self)
+
     def add(self, stack: _Stack, name: str, out: int, stride: int) -> None:
         stack.conv(f"{name}.conv", out, 3, stride)
 
@@ -105,6 +170,9 @@ class Bottleneck:
     c: int
     n: int
     s: int
+
+    def __post_init__(self) -> None:
+        _check_row(self)
 
     def add(self, stack: _Stack, name: str, out: int, stride: int) -> None:
         first, hidden = f"{name}.dw", stack.channels * self.t
@@ -132,6 +200,10 @@ class Bneck:
     nl: str  # "RE" or "HS"
     s: int
     n: int = 1
+
+    def __post_init__(self) -> None:
+        _check_ints(self, {"k": (1, MAX_STRIDE), "exp": (1, MAX_CHANNELS), "out": (1, MAX_CHANNELS),
+                           "s": (1, MAX_STRIDE), "n": (1, MAX_BLOCKS)}, "Bneck row")
 
     @property
     def c(self) -> int:
@@ -219,6 +291,39 @@ class Spec:
     stem_fixed_below: float = 0.0  # the stem keeps its width when alpha < this (timm's [V4] fix_stem: 1.0)
     thin_pooled_head: bool = True  # False: the conv after the pool keeps its width at any alpha ([V4])
     pooled_head_norm: bool = False  # True: the conv after the pool has BatchNorm and no bias ([V4])
+
+    def __post_init__(self) -> None:
+        """Validate every field once, where the spec is made (in Python or from a spec file)."""
+        label = f"spec {shown(self.name)}"
+
+        def fail(name: str, problem: str) -> SpecError:
+            return SpecError(label, name, problem)
+
+        if not isinstance(self.name, str):
+            raise fail("name", f"must be a string, got {shown(self.name)}")
+        _check_ints(self, {"stem": (1, MAX_CHANNELS)}, label)
+        if self.head is not None:
+            _check_ints(self, {"head": (1, MAX_CHANNELS)}, label)
+        if not isinstance(self.rows, (tuple, list)) or not self.rows:
+            raise fail("rows", f"must be a tuple of at least one row, got {shown(self.rows)}")
+        for i, row in enumerate(self.rows):  # a row type of the user's own needs add() and a depth n
+            if not callable(getattr(row, "add", None)) or _integer(getattr(row, "n", None), 1, MAX_BLOCKS):
+                raise fail(f"rows[{i}]", f"must be a row such as Separable, FullConv or Bottleneck, got {shown(row)}")
+        blocks = sum(row.n for row in self.rows)
+        if blocks > MAX_BLOCKS:
+            raise fail("rows", f"must have at most {MAX_BLOCKS:,} blocks in all (the sum of n), got {blocks:,}")
+        if not isinstance(self.thin_head, bool):
+            raise fail("thin_head", f"must be true or false, got {shown(self.thin_head)}")
+        for name, choices in (("rounding", tuple(ROUNDING)), ("activation", ACTIVATIONS)):
+            if getattr(self, name) not in choices:
+                raise fail(name, f"must be one of {', '.join(choices)}, got {shown(getattr(self, name))}")
+        if isinstance(self.dropout, bool) or not isinstance(self.dropout, numbers.Real) or not 0 <= self.dropout < 1:
+            raise fail("dropout", f"must be a number in [0, 1), got {shown(self.dropout)}")
+        if not isinstance(self.notes, (tuple, list)) or not all(isinstance(note, str) for note in self.notes):
+            raise fail("notes", f"must be a tuple of strings, got {shown(self.notes)}")
+        object.__setattr__(self, "rows", tuple(self.rows))
+        object.__setattr__(self, "notes", tuple(self.notes))
+        object.__setattr__(self, "dropout", float(self.dropout))
 
 
 # [V1] Table 1 as (out channels, stride of the depthwise conv).
@@ -325,80 +430,92 @@ def build(spec: Spec, alpha: float, resolution: Size, num_classes: int) -> Netwo
 
 
 def parse_alpha(alpha: float | str) -> float:
-    """A finite width multiplier > 0, or a MncostError."""
+    """A finite width multiplier in (0, MAX_ALPHA], or a MncostError (a bool is not a number)."""
     try:
+        if isinstance(alpha, bool) or not isinstance(alpha, (str, numbers.Real, Decimal)):
+            raise TypeError
         value = float(alpha)
-    except (TypeError, ValueError):
-        raise MncostError(f"alpha {alpha!r} is not a number; use a finite number > 0 (e.g. 0.75)") from None
+    except (TypeError, ValueError, OverflowError):
+        raise MncostError(f"alpha {shown(alpha)} is not a number; use a finite number > 0 (e.g. 0.75)") from None
     if not math.isfinite(value) or value <= 0:
-        raise MncostError(f"alpha {alpha} is invalid; use a finite number > 0 (e.g. 0.75)")
+        raise MncostError(f"alpha {shown(alpha, quote=False)} is invalid; use a finite number > 0 (e.g. 0.75)")
+    if value > MAX_ALPHA:
+        raise MncostError(f"alpha {shown(alpha, quote=False)} is too large; use at most {MAX_ALPHA}")
     return value
 
 
+def _integer_text(value: Any) -> int:
+    """An int from an integer (numpy's too) or a decimal string; ValueError otherwise (floats, bools, bytes)."""
+    if isinstance(value, str):
+        return int(value.strip(), 10)  # ValueError beyond 4,300 digits too
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(value)
+    return operator.index(value)
+
+
 def parse_resolution(res: int | str | tuple[int, int]) -> Size:
-    """N, 'N', 'HxW' or (H, W) with positive integers, as (H, W), or a MncostError."""
-    message = f"resolution {res!r} is invalid; use a positive integer N or HxW (e.g. 224 or 192x256)"
-    if isinstance(res, bool):
-        raise MncostError(message)
-    if isinstance(res, int):
-        parts: list = [res, res]
-    elif isinstance(res, str):
+    """N, 'N', 'HxW' or (H, W) with integers from 1 to MAX_SIDE, as (H, W), or a MncostError.
+
+    Integers are ints or numpy integers, never floats: 224.0 is refused like 224.5.
+    """
+    message = f"resolution {shown(res)} is invalid; use a positive integer N or HxW (e.g. 224 or 192x256)"
+    if isinstance(res, str):
         text = res.strip().lower()
-        parts = text.split("x") if "x" in text else [text, text]
+        parts: list = text.split("x") if "x" in text else [text, text]
     elif isinstance(res, (tuple, list)):
         parts = list(res)
     else:
-        raise MncostError(message)
-    if len(parts) != 2:
-        raise MncostError(message)
+        parts = [res, res]
     try:
-        sides = [s if isinstance(s, int) and not isinstance(s, bool) else int(str(s).strip(), 10)
-                 for s in parts]
+        sides = [_integer_text(side) for side in parts]
     except ValueError:
         raise MncostError(message) from None
-    if any(side < 1 for side in sides):
+    if len(sides) != 2 or not all(side >= 1 for side in sides):
         raise MncostError(message)
+    if max(sides) > MAX_SIDE:
+        raise MncostError(f"resolution {shown(res)} is too large; use sides of at most {MAX_SIDE} pixels")
     return sides[0], sides[1]
 
 
 def parse_classes(classes: int | str) -> int:
-    """A class count >= 1, or a MncostError."""
+    """A class count from 1 to MAX_CLASSES (an integer, never a float), or a MncostError."""
+    message = f"classes {shown(classes)} is invalid; use an integer >= 1 (e.g. 1000)"
     try:
-        value = int(classes.strip(), 10) if isinstance(classes, str) else int(classes)
-        if isinstance(classes, bool) or (isinstance(classes, float) and classes != value):
-            raise ValueError
-    except (TypeError, ValueError, OverflowError):
-        raise MncostError(f"classes {classes!r} is invalid; use an integer >= 1 (e.g. 1000)") from None
+        value = _integer_text(classes)
+    except ValueError:
+        raise MncostError(message) from None
     if value < 1:
-        raise MncostError(f"classes {classes!r} is invalid; use an integer >= 1 (e.g. 1000)")
+        raise MncostError(message)
+    if value > MAX_CLASSES:
+        raise MncostError(f"classes {shown(classes)} is too large; use at most {MAX_CLASSES:,}")
     return value
 
 
-def get_spec(arch: str, build: str | None = None) -> Spec:
+def get_spec(arch: str | os.PathLike, build: str | None = None) -> Spec:
     """The built-in spec of this name, a spec file path ending in .toml, or a MncostError;
     `build` picks a [V3] spec's implementation (a key of BUILDS)."""
-    if arch in SPECS:
+    if isinstance(arch, str) and arch in SPECS:
         spec = SPECS[arch]
-    elif arch.endswith(".toml"):
+    elif isinstance(arch, (str, os.PathLike)) and os.fspath(arch).endswith(".toml"):
         from .spec import load_spec
 
         spec = load_spec(arch)
     else:
-        raise MncostError(f"unknown arch {arch!r}; use one of: {', '.join(SPECS)}, or a spec file path.toml")
+        raise MncostError(f"unknown arch {shown(arch)}; use one of: {', '.join(SPECS)}, or a spec file path.toml")
     return spec if build is None else with_build(spec, build)
 
 
 def with_build(spec: Spec, build: str) -> Spec:
     """The [V3] spec sized as the named implementation does at alpha != 1, or a MncostError."""
     if build not in BUILDS:
-        raise MncostError(f"unknown build {build!r}; use one of: {', '.join(BUILDS)}")
+        raise MncostError(f"unknown build {shown(build)}; use one of: {', '.join(BUILDS)}")
     if spec.build is None:
         raise MncostError(f"arch {spec.name!r} has no builds; --build applies to the V3 archs "
                           f"({', '.join(name for name, s in SPECS.items() if s.build)})")
     return replace(spec, build=build)
 
 
-def network(arch: str | Spec = "v1", alpha: float = 1.0, res: int | str | Size = 224,
+def network(arch: str | os.PathLike | Spec = "v1", alpha: float = 1.0, res: int | str | Size = 224,
             classes: int = 1000) -> Network:
     """The Network for an arch name (or Spec) at width multiplier alpha, resolution and classes."""
     spec = arch if isinstance(arch, Spec) else get_spec(arch)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import sys
 from typing import Annotated, Optional
 
@@ -9,13 +11,31 @@ import click
 import typer
 
 from .errors import MncostError
+from .paper.tables import TABLES
 from .render import Format, emit
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False)
+# A failed write to stdout: a closed pipe, a full disk, a closed descriptor, an I/O error.
+WRITE_ERRNOS = {errno.EPIPE, errno.ENOSPC, errno.EBADF, errno.EIO, errno.EDQUOT}
+
+
+app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, suggest_commands=False,
+                  context_settings={"help_option_names": ["-h", "--help"]})
+
+
+def _version(show: bool) -> None:
+    if show:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"mncost {version('mncost')}")
+        except PackageNotFoundError:
+            typer.echo("mncost (not installed: version unknown)")
+        raise typer.Exit()
 
 
 @app.callback()
-def _group() -> None:
+def _group(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                                 help="Print mncost's version and exit.")] = False) -> None:
     """Exact mult-adds, parameters and activations of MobileNets, layer by layer."""
 
 
@@ -95,7 +115,8 @@ def crosscheck(
 # --- paper, scaling, report ---
 
 
-@app.command()
+# The ids in the epilog: typer 0.24 drops an Argument's help under click 8.5.
+@app.command(epilog="TABLE_ID: " + ", ".join(TABLES) + ".")
 def paper(table_ids: Annotated[list[str] | None, typer.Argument(metavar="[TABLE_ID]...",
                                                               help="Tables to show (default: all).")] = None,
           fmt: Fmt = Format.rich, wide: Wide = False) -> None:
@@ -266,17 +287,48 @@ def latency(arch: Arch = "v1", alpha: Alpha = "1.0", res: Res = "224", classes: 
             typer.echo(f"wrote {path}", err=True)
 
 
+def _quiet_stdout() -> None:
+    """Point stdout at the null device, so that the exit-time flush of a dead pipe or full disk is silent."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # no stdout, or one captured in memory
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, fd)
+    os.close(null)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI: user errors print one line on stderr and exit 2."""
+    if sys.stdout is None:  # started with stdout closed (`mncost table >&-`)
+        typer.echo("mncost: error: standard output is closed", err=True)
+        sys.exit(2)
     command = typer.main.get_command(app)
     try:
         code = command.main(args=argv, prog_name="mncost", standalone_mode=False)
+        sys.stdout.flush()  # a full disk fails here, not at exit
     except MncostError as error:
         typer.echo(f"mncost: error: {error}", err=True)
         sys.exit(2)
+    except click.exceptions.NoArgsIsHelpError as error:  # bare `mncost`: the help, which is no error
+        typer.echo(error.format_message())
+        sys.exit(0)
     except click.ClickException as error:  # usage errors: bad option, value or choice
         typer.echo(f"mncost: error: {error.format_message()}", err=True)
         sys.exit(2)
     except click.Abort:
         sys.exit(130)
+    except SystemExit as exit:
+        if isinstance(exit.__context__, BrokenPipeError):  # rich and typer exit 1, the code of a mismatch
+            _quiet_stdout()
+            sys.exit(0)
+        raise
+    except OSError as error:
+        if error.filename is not None or error.errno not in WRITE_ERRNOS:
+            raise
+        _quiet_stdout()
+        if error.errno == errno.EPIPE:  # the reader stopped early (`mncost paper --format csv | head -1`)
+            sys.exit(0)
+        typer.echo(f"mncost: error: cannot write the output: {error.strerror}", err=True)
+        sys.exit(2)
     sys.exit(code if isinstance(code, int) else 0)

@@ -9,9 +9,9 @@ grid (0.25:1:0.25 is 0.25, 0.5, 0.75, 1.0; 96:224:48 is 96, 144, 192), so
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, TypeVar
 
-from .archs import Spec, get_spec, parse_alpha, parse_classes, parse_resolution
+from .archs import MAX_SIDE, Spec, get_spec, parse_alpha, parse_classes, parse_resolution, shown
 from .errors import MncostError
 from .layers import Size
 from .render import Column, Table
@@ -21,44 +21,60 @@ MAX_GRID = 100_000  # values in one grid; a typo such as 0:1:0.00001 fails fast 
 MAX_CONFIGS = 4_000_000  # alphas x resolutions in one sweep: about 200 MB of exact int64 totals
 MAX_ROWS = 200_000  # configs listed row by row (the CLI, sweep_rows); sweep() returns arrays, up to MAX_CONFIGS
 UNITS = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
+MAX_COUNT = 10**30  # a budget beyond any network mncost can lay out
+T = TypeVar("T")
+
+
+def _each(values: Any, parse: Callable[[Any], T]) -> list[T]:
+    """parse over a list, tuple or other iterable; a single value (a number, None, bytes) parsed alone."""
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        return [parse(values)]
+    try:
+        items = list(values)
+    except TypeError:  # a 0-d numpy array
+        return [parse(values)]
+    return [parse(value) for value in items]
 
 
 def _decimal(text: str, what: str) -> Decimal:
     try:
         value = Decimal(text.strip())
     except InvalidOperation:
-        raise MncostError(f"{what} {text.strip()!r} is not a number") from None
+        raise MncostError(f"{what} {shown(text.strip())} is not a number") from None
     if not value.is_finite():
-        raise MncostError(f"{what} {text.strip()!r} is not a finite number")
+        raise MncostError(f"{what} {shown(text.strip())} is not a finite number")
     return value
 
 
 def _range(item: str, what: str) -> list[Decimal]:
     parts = item.split(":")
     if len(parts) != 3:
-        raise MncostError(f"{what} range {item!r} is invalid; use start:stop:step (e.g. 0.25:1.4:0.05)")
+        raise MncostError(f"{what} range {shown(item)} is invalid; use start:stop:step (e.g. 0.25:1.4:0.05)")
     start, stop, step = (_decimal(p, what) for p in parts)
     if step <= 0 or stop < start:
-        raise MncostError(f"{what} range {item!r} is invalid; it needs step > 0 and start <= stop")
-    count = int((stop - start) / step) + 1
-    if count > MAX_GRID:
-        raise MncostError(f"{what} range {item!r} has {count:,} values; at most {MAX_GRID:,} are allowed")
+        raise MncostError(f"{what} range {shown(item)} is invalid; it needs step > 0 and start <= stop")
+    try:
+        steps = (stop - start) / step
+    except ArithmeticError:  # decimal.Overflow: exponents beyond the decimal context
+        steps = Decimal(MAX_GRID)
+    if steps >= MAX_GRID:
+        raise MncostError(f"{what} range {shown(item)} has more than {MAX_GRID:,} values; at most {MAX_GRID:,} "
+                          "are allowed")
+    count = int(steps) + 1
     return [start + i * step for i in range(count)]
 
 
 def _items(text: str, what: str) -> list[str]:
     items = [item.strip() for item in str(text).split(",")]
     if not all(items):
-        raise MncostError(f"{what} {text!r} is invalid; use a comma list of values or start:stop:step ranges")
+        raise MncostError(f"{what} {shown(text)} is invalid; use a comma list of values or start:stop:step ranges")
     return items
 
 
 def parse_alphas(alphas: str | float | Iterable[float | str]) -> list[float]:
     """Width multipliers from '0.25:1.4:0.05,1.3', a number, or an iterable of numbers."""
-    if isinstance(alphas, (int, float)):
-        return [parse_alpha(alphas)]
     if not isinstance(alphas, str):
-        return [parse_alpha(a) for a in alphas]
+        return _each(alphas, parse_alpha)
     values: list[float] = []
     for item in _items(alphas, "alpha"):
         if ":" in item:
@@ -70,16 +86,15 @@ def parse_alphas(alphas: str | float | Iterable[float | str]) -> list[float]:
 
 def parse_resolutions(resolutions: str | int | Iterable[int | str | Size]) -> list[Size]:
     """Resolutions from '96:224:16,256x192', an integer, or an iterable of resolutions (N, 'HxW', (H, W))."""
-    if isinstance(resolutions, int):
-        return [parse_resolution(resolutions)]
     if not isinstance(resolutions, str):
-        return [parse_resolution(r) for r in resolutions]
+        return _each(resolutions, parse_resolution)
     values: list[Size] = []
     for item in _items(resolutions, "resolution"):
         if ":" in item:
             grid = _range(item, "resolution")
-            if any(d != d.to_integral_value() for d in grid):
-                raise MncostError(f"resolution range {item!r} is invalid; use integers start:stop:step")
+            if any(d != d.to_integral_value() or not 1 <= d <= MAX_SIDE for d in grid):  # int(1e999999) hangs
+                raise MncostError(f"resolution range {shown(item)} is invalid; use integers from 1 to {MAX_SIDE} "
+                                  "in start:stop:step")
             values += [parse_resolution(int(d)) for d in grid]
         else:
             values.append(parse_resolution(item))
@@ -87,16 +102,18 @@ def parse_resolutions(resolutions: str | int | Iterable[int | str | Size]) -> li
 
 
 def parse_count(text: str | int | float, what: str = "budget") -> int:
-    """A positive count such as 100M, 1.5G, 2e8, 250k or 3400000, as an int (rounded down)."""
+    """A count from 1 to MAX_COUNT such as 100M, 1.5G, 2e8, 250k or 3400000, as an int (rounded down)."""
     raw = str(text).strip()
     unit = raw[-1:].upper() if raw[-1:].isalpha() and raw[-1:].upper() in UNITS else ""
+    message = (f"{what} {shown(text)} is invalid; use a count from 1 to 1e30 such as 100M, 1.5G, 2e8 or 250k")
+    if isinstance(text, bool):
+        raise MncostError(message)
     try:
         value = Decimal(raw[:-1] if unit else raw) * UNITS[unit]
-        if not value.is_finite() or value < 1:
-            raise InvalidOperation
-    except InvalidOperation:
-        raise MncostError(f"{what} {text!r} is invalid; use a positive count such as 100M, 1.5G, 2e8 or "
-                          f"250k") from None
+    except ArithmeticError:  # InvalidOperation, or decimal.Overflow for 1e1000000
+        raise MncostError(message) from None
+    if not value.is_finite() or not 1 <= value <= MAX_COUNT:
+        raise MncostError(message)
     return int(value)
 
 

@@ -222,7 +222,8 @@ def print_rich(*tables: Table, wide: bool = False) -> None:
 def to_csv(table: Table) -> str:
     """The rows as CSV with exact values; sizes as HxW."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(table.rows[0]) if table.rows else [], lineterminator="\n")
+    keys = list(table.rows[0]) if table.rows else [c.key for c in table.columns]  # no rows: still the header
+    writer = csv.DictWriter(out, fieldnames=keys, lineterminator="\n")
     writer.writeheader()
     for row in table.rows:
         writer.writerow({k: "x".join(map(str, v)) if isinstance(v, (list, tuple)) else v for k, v in row.items()})

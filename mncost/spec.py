@@ -7,16 +7,19 @@ one MncostError naming the file, the key and what is wrong.
 
 from __future__ import annotations
 
+import os
+import stat
 import sys
 from pathlib import Path
 from typing import Any
 
-from .archs import BUILDS, DEFAULT_BUILD, NONLINEARITY, ROUNDING, Bneck, Bottleneck, FullConv, Row, Separable, Spec
+from .archs import BUILDS, DEFAULT_BUILD, NONLINEARITY, Bneck, Bottleneck, FullConv, Row, Separable, Spec, SpecError, \
+    shown
 from .errors import MncostError
 
-ACTIVATIONS = ("relu", "relu6", "hswish")
-# Row type -> (class, required keys, optional keys with defaults). Keys are positive integers,
-# except the [V3] bneck's se (true or false) and nl ("RE" or "HS").
+MAX_BYTES = 1_000_000  # a spec file is a few hundred bytes; anything larger is not one
+# Row type -> (class, required keys, optional keys with defaults); the row classes validate the values,
+# except the [V3] bneck's se (true or false) and nl ("RE" or "HS"), checked here.
 ROW_TYPES: dict[str, tuple[type, tuple[str, ...], dict[str, int]]] = {
     "separable": (Separable, ("c", "s"), {"n": 1}),
     "bottleneck": (Bottleneck, ("t", "c", "n", "s"), {}),
@@ -28,7 +31,7 @@ TOP_KEYS = {"name", "stem", "stages", "head", "thin_head", "pooled_head", "build
 
 
 class _Reader:
-    """Typed look-ups in one table of the file, each failure naming file and key."""
+    """Look-ups in one table of the file, each failure naming file and key."""
 
     def __init__(self, path: str, table: dict[str, Any], prefix: str = "") -> None:
         self.path, self.table, self.prefix = path, table, prefix
@@ -41,42 +44,37 @@ class _Reader:
             if key not in allowed:
                 raise self.fail(key, f"unknown key; valid keys: {', '.join(sorted(allowed))}")
 
-    def get(self, key: str, kind: type, default: Any = ..., positive: bool = False) -> Any:
-        if key not in self.table:
-            if default is ...:
-                raise self.fail(key, "missing")
-            return default
-        value = self.table[key]
-        if kind is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise self.fail(key, f"must be {_KIND_NAMES[kind]}, got {value!r}")
-        if positive and value <= 0:
-            raise self.fail(key, f"must be > 0, got {value!r}")
-        return value
+    def get(self, key: str, default: Any = ...) -> Any:
+        """The raw value (the Spec and its rows validate it), or the default, or a 'missing' error."""
+        if key in self.table:
+            return self.table[key]
+        if default is ...:
+            raise self.fail(key, "missing")
+        return default
 
-    def choice(self, key: str, choices: tuple[str, ...] | list[str], default: str) -> str:
-        value = self.get(key, str, default)
-        if value not in choices:
-            raise self.fail(key, f"must be one of {', '.join(choices)}, got {value!r}")
-        return value
-
-
-_KIND_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "true or false",
-               list: "an array", dict: "a table"}
+    def build(self, cls: type, **values: Any) -> Any:
+        """cls(**values), a SpecError named by this table's key (rows are stages in a file)."""
+        try:
+            return cls(**values)
+        except SpecError as error:
+            raise self.fail(error.field.replace("rows", "stages", 1), error.problem) from None
 
 
 def _row(reader: _Reader) -> Row:
     """One stage: a bottleneck when it has t, else separable, unless `type` says otherwise."""
-    kind = reader.choice("type", list(ROW_TYPES), "bottleneck" if "t" in reader.table else "separable")
+    kind = reader.get("type", "bottleneck" if "t" in reader.table else "separable")
+    if kind not in ROW_TYPES:
+        raise reader.fail("type", f"must be one of {', '.join(ROW_TYPES)}, got {shown(kind)}")
     cls, required, optional = ROW_TYPES[kind]
     reader.unknown({"type", *required, *optional})
-    values = {key: reader.get(key, int, positive=True) for key in required if key not in ("se", "nl")}
+    values = {key: reader.get(key) for key in required}
+    values.update({key: reader.get(key, default) for key, default in optional.items()})
     if kind == "bneck":
-        nl = reader.choice("nl", list(NONLINEARITY), ...)  # type: ignore[arg-type]  # ...: required
-        values.update(se=reader.get("se", bool), nl=nl)
-    values.update({key: reader.get(key, int, default, positive=True) for key, default in optional.items()})
-    return cls(**values)
+        if not isinstance(values["se"], bool):
+            raise reader.fail("se", f"must be true or false, got {shown(values['se'])}")
+        if values["nl"] not in NONLINEARITY:
+            raise reader.fail("nl", f"must be one of {', '.join(NONLINEARITY)}, got {shown(values['nl'])}")
+    return reader.build(cls, **values)
 
 
 def _build(top: _Reader, rows: list[Row]) -> str | None:
@@ -85,40 +83,55 @@ def _build(top: _Reader, rows: list[Row]) -> str | None:
         if "build" in top.table:
             raise top.fail("build", "applies only to a spec with bneck stages")
         return None
-    return top.choice("build", list(BUILDS), DEFAULT_BUILD)
+    build = top.get("build", DEFAULT_BUILD)
+    if build not in BUILDS:
+        raise top.fail("build", f"must be one of {', '.join(BUILDS)}, got {shown(build)}")
+    return build
 
 
 def spec_from_dict(data: dict[str, Any], path: str = "<spec>") -> Spec:
     """A Spec from a parsed TOML document; `path` names the source in error messages."""
     top = _Reader(path, data)
     top.unknown(TOP_KEYS)
-    stages = top.get("stages", list)
-    if not stages:
-        raise top.fail("stages", "must list at least one stage")
+    stages = top.get("stages")
+    if not isinstance(stages, list) or not stages:
+        raise top.fail("stages", f"must be an array of at least one stage table, got {shown(stages)}")
     rows = []
     for i, stage in enumerate(stages):
         if not isinstance(stage, dict):
-            raise top.fail(f"stages[{i}]", f"must be a table such as {{t = 6, c = 24, n = 2, s = 2}}, got {stage!r}")
+            raise top.fail(f"stages[{i}]", f"must be a table such as {{t = 6, c = 24, n = 2, s = 2}}, got "
+                                           f"{shown(stage)}")
         rows.append(_row(_Reader(path, stage, f"stages[{i}].")))
-    notes = top.get("notes", list, [])
-    if not all(isinstance(note, str) for note in notes):
-        raise top.fail("notes", "must be an array of strings")
-    dropout = top.get("dropout", float, 0.0)
-    if not 0 <= dropout < 1:
-        raise top.fail("dropout", f"must be in [0, 1), got {dropout!r}")
-    return Spec(
-        name=top.get("name", str, Path(path).stem),
-        stem=top.get("stem", int, positive=True),
-        rows=tuple(rows),
-        head=top.get("head", int, None, positive=True),
-        thin_head=top.get("thin_head", bool, True),
-        pooled_head=top.get("pooled_head", int, None, positive=True),
-        build=_build(top, rows),
-        rounding=top.choice("rounding", list(ROUNDING), "floor"),
-        activation=top.choice("activation", ACTIVATIONS, "relu"),
-        dropout=dropout,
-        notes=tuple(notes),
-    )
+    notes = top.get("notes", [])
+    return top.build(Spec, name=top.get("name", Path(path).stem), stem=top.get("stem"), rows=tuple(rows),
+                     head=top.get("head", None), thin_head=top.get("thin_head", True),
+                     pooled_head=top.get("pooled_head", None), build=_build(top, rows),
+                     rounding=top.get("rounding", "floor"), activation=top.get("activation", "relu"),
+                     dropout=top.get("dropout", 0.0), notes=tuple(notes) if isinstance(notes, list) else notes)
+
+
+def _read_text(path: str | Path) -> str:
+    """The file's text: a regular file of at most MAX_BYTES in UTF-8, else a one-line MncostError."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a FIFO must not block the open
+    except FileNotFoundError:
+        raise MncostError(f"spec file {path}: no such file") from None
+    except OSError as error:
+        raise MncostError(f"spec file {path}: cannot be read ({error.strerror or error})") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise MncostError(f"spec file {path}: not a regular file")
+    with os.fdopen(fd, "rb") as file:
+        try:
+            data = file.read(MAX_BYTES + 1)
+        except OSError as error:
+            raise MncostError(f"spec file {path}: cannot be read ({error.strerror or error})") from None
+    if len(data) > MAX_BYTES:
+        raise MncostError(f"spec file {path}: larger than {MAX_BYTES:,} bytes; a spec file is a short TOML table")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise MncostError(f"spec file {path}: not UTF-8 text ({error.reason} at byte {error.start})") from None
 
 
 def load_spec(path: str | Path) -> Spec:
@@ -128,14 +141,15 @@ def load_spec(path: str | Path) -> Spec:
     else:  # pragma: no cover - Python 3.10
         import tomli as tomllib
 
-    try:
-        text = Path(path).read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise MncostError(f"spec file {path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise MncostError(f"spec file {path}: cannot be read ({error})") from None
+    if not isinstance(path, (str, os.PathLike)):
+        raise MncostError(f"spec file path {shown(path)} is invalid; use a str or pathlib.Path")
+    text = _read_text(path)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
+        raise MncostError(f"spec file {path}: not valid TOML: {error}") from None
+    except RecursionError:
+        raise MncostError(f"spec file {path}: not valid TOML: nested too deeply") from None
+    except ValueError as error:  # an integer of more than 4,300 digits
         raise MncostError(f"spec file {path}: not valid TOML: {error}") from None
     return spec_from_dict(data, str(path))
