@@ -66,7 +66,7 @@ ROW = Separable(64, 1)
     (lambda: Spec("x", 32, (ROW, "row")), "rows[1]"),
     (lambda: Spec("x", 32, (Separable(64, 1, n=600), Separable(64, 1, n=600))), "rows"),
     (lambda: Spec("x", 32, (ROW,), rounding="ceil"), "rounding"),
-    (lambda: Spec("x", 32, (ROW,), activation="gelu"), "activation"),
+    (lambda: Spec("x", 32, (ROW,), activation="swish"), "activation"),
     (lambda: Spec("x", 32, (ROW,), dropout=1.0), "dropout"),
     (lambda: Spec("x", 32, (ROW,), thin_head=1), "thin_head"),
     (lambda: Spec("x", 32, (ROW,), notes=("ok", 3)), "notes"),
@@ -265,19 +265,6 @@ def test_fit_csv_with_nothing_fitting_prints_the_header():
     _, fitting, _ = run_main("fit", "--max-macs", "100M", "--format", "csv")
     assert fitting.splitlines()[0] == out.strip()
     assert re.fullmatch(r"v2,[\d.]+,96,\d+,\d+,\d+,\d+,", fitting.splitlines()[1])
-
-
-@pytest.mark.skipif(not os.path.exists("/dev/full") or not hasattr(os, "mkfifo"), reason="needs bash, /dev/full")
-def test_errors_doc_output_is_what_the_cli_prints(tmp_path):
-    """docs/errors.md: each `$ ` line run by bash in an empty folder prints exactly the pasted lines."""
-    define = f'mncost() {{ "{sys.executable}" -m mncost "$@"; }}\n'
-    blocks = re.findall(r"```console\n(.*?)```", (ROOT / "docs" / "errors.md").read_text(), flags=re.S)
-    commands = [match for block in blocks for match in re.findall(r"^\$ (.*)\n((?:(?!\$ ).*\n)*)", block, re.M)]
-    assert len(commands) >= 15
-    for command, pasted in commands:
-        out = subprocess.run(["bash", "-c", define + command], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                             text=True, cwd=tmp_path, env=ENV)
-        assert out.stdout == pasted, f"docs/errors.md output of `{command}` is stale"
 
 
 def test_sweep_is_exact_at_the_bounds():

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import tempfile
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,13 +78,26 @@ def console_blocks(command_prefix: str) -> list[tuple[list[str], str]]:
             if command.startswith(command_prefix) and not re.search(r"[|;&>#]", command)]
 
 
-def run_shell(command: str) -> subprocess.CompletedProcess:
-    """A documented command as a reader runs it from the repository root, `mncost` being this checkout's."""
+# Pages whose examples make files (docs/errors.md: a FIFO, spec files): their commands run in order in a
+# fresh folder of their own, as a reader would run them in an empty one.
+OWN_FOLDER = {"errors.md"}
+_FOLDERS: dict[Path, str] = {}
+
+
+def folder_for(page: Path) -> Path:
+    """Where a page's commands run: the repository root, or the page's own fresh folder."""
+    if page.name not in OWN_FOLDER:
+        return ROOT
+    return Path(_FOLDERS.setdefault(page, tempfile.mkdtemp(prefix=f"mncost-{page.stem}-")))
+
+
+def run_shell(command: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    """A documented command as a reader runs it (from the repository root), `mncost` being this checkout's."""
     env = {key: value for key, value in os.environ.items() if key not in ("COLUMNS", "LINES")}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     script = f'mncost() {{ "{sys.executable}" -m mncost "$@"; }}\n{command}\n'
-    return subprocess.run(["bash", "-c", script], capture_output=True, text=True, cwd=ROOT, env=env,
+    return subprocess.run(["bash", "-c", script], capture_output=True, text=True, cwd=cwd, env=env,
                           timeout=600)
 
 
@@ -110,7 +124,7 @@ def test_pasted_console_output_is_what_the_command_prints(block, command, pasted
     if command in NOT_COMPARED:
         assert re.match(r"mncost benchmarks, .*load average \d+\.\d\d", pasted), NOT_COMPARED[command]
         return
-    out = run_shell(command)
+    out = run_shell(command, folder_for(block.page))
     assert out.stdout + out.stderr == pasted, f"{block}: output of `$ {command}` is stale"
 
 

@@ -68,7 +68,7 @@ GOOD_STAGES = 'stages = [{t = 1, c = 16, n = 1, s = 1}, {t = 6, c = 24, n = 2, s
     ('rounding = "floor"\n' + GOOD_STAGES, "stem", "missing"),
     ('stem = -32\n' + GOOD_STAGES, "stem", "> 0"),
     ('stem = 32\nrounding = "ceil"\n' + GOOD_STAGES, "rounding", "floor, divisible"),
-    ('stem = 32\nactivation = "gelu"\n' + GOOD_STAGES, "activation", "relu, relu6"),
+    ('stem = 32\nactivation = "swish"\n' + GOOD_STAGES, "activation", "relu, relu6, hswish, gelu"),
     ('stem = 32\nhead = "big"\n' + GOOD_STAGES, "head", "integer"),
     ('stem = 32\nthin_head = 1\n' + GOOD_STAGES, "thin_head", "true or false"),
     ('stem = 32\ndropout = 1.5\n' + GOOD_STAGES, "dropout", "[0, 1)"),

@@ -306,16 +306,3 @@ def test_audit_names_the_head_thinning_of_a_timm_style_v3_against_slim():
         ("changed", "conv_head", "conv3"), ("changed", "classifier", "fc")]
     assert sum(f.params_delta for f in result.findings) == (1280 - 640) * (960 // 2 + 1 + 1000)
 
-
-def test_docs_v3_pasted_output_is_what_the_cli_prints():
-    import shlex
-
-    from conftest import ROOT, run_cli
-
-    text = (ROOT / "docs" / "v3.md").read_text()
-    blocks = [(shlex.split(m.group(1))[1:], m.group(2)) for block in re.findall(r"```console\n(.*?)```", text, re.S)
-              for m in re.finditer(r"^\$ (mncost .*)\n((?:(?!\$ ).*\n)*)", block, re.M)]
-    assert len(blocks) == 4
-    for argv, pasted in blocks:
-        out = run_cli(*argv)
-        assert out.stdout + out.stderr == pasted, argv

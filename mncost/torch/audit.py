@@ -25,7 +25,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from ..align import Audit, Entry, audit_entries
-from ..archs import get_spec, network, parse_classes, parse_resolution
+from ..archs import Spec, get_spec, network, parse_classes, parse_resolution
 from ..costs import LayerCost
 from ..errors import MncostError
 from ..layers import Layer, Size
@@ -295,7 +295,7 @@ def extract(model: nn.Module, resolution: Size) -> Extraction:
                       [name for name, p in named if id(p) not in owned])
 
 
-def audit(target: str, arch: str = "v1", alpha: float | str = 1.0, res: int | str = 224,
+def audit(target: str, arch: str | Spec = "v1", alpha: float | str = 1.0, res: int | str = 224,
           classes: int | str | None = None) -> Audit:
     """Load TARGET (this runs its code), record its layers at this resolution, hold them against the paper."""
     resolution = parse_resolution(res)
@@ -305,4 +305,4 @@ def audit(target: str, arch: str = "v1", alpha: float | str = 1.0, res: int | st
     num_classes = parse_classes(classes) if classes is not None else found.entries[-1].layer.out_channels
     net = network(arch, alpha, resolution, num_classes)
     return audit_entries(target, net, found.entries, found.macs, found.params, found.unowned,
-                         get_spec(arch), [COUNTED])
+                         arch if isinstance(arch, Spec) else get_spec(arch), [COUNTED])
