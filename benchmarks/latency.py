@@ -1,6 +1,6 @@
 """Does the roofline rank MobileNets' latency better than mult-adds? Measured on this machine.
 
-    PYTHONPATH=$PWD python benchmarks/latency.py [--threads 1] [--runs 25] [--quick]
+    PYTHONPATH=$PWD python benchmarks/latency.py [--threads 1] [--runs 25] [--quick] [--archs v1,v2]
 
 Every V1/V2 (and V3/V4 when the registry has them) variant at alphas 0.35-1.0 and
 resolutions 96-224 is built by mncost.torch.build with BatchNorm folded into its conv
@@ -107,6 +107,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--runs", type=int, default=25)
     parser.add_argument("--quick", action="store_true", help="alphas 0.5, 1.0 and resolutions 128, 224 only")
+    parser.add_argument("--archs", default=",".join(ARCHS), help=f"comma list (default {','.join(ARCHS)})")
     opts = parser.parse_args()
     torch.set_num_threads(opts.threads)
     torch.manual_seed(0)
@@ -120,7 +121,7 @@ def main() -> None:
           f"ridge point {hw.ridge:.2f} mult-adds/byte ({peaks['method']})")
 
     alphas, resolutions = ((0.5, 1.0), (128, 224)) if opts.quick else (ALPHAS, RESOLUTIONS)
-    results = [roofline(arch, alpha, res, 1000, "fp32", hw) for arch in ARCHS for alpha in alphas for res in resolutions]
+    results = [roofline(arch, alpha, res, 1000, "fp32", hw) for arch in opts.archs.split(",") for alpha in alphas for res in resolutions]
     measured_models, fastest_models, measured_layers = [], [], []
     for result in results:
         whole, layers = measure_network(result, opts.runs, max(3, opts.runs // 5))

@@ -273,17 +273,18 @@ def latency(arch: Arch = "v1", alpha: Alpha = "1.0", res: Res = "224", classes: 
                                                         "and the mult-adds vs predicted time figure (SVG).")] = None,
             fmt: Fmt = Format.rich) -> None:
     """Bytes moved, arithmetic intensity and roofline-predicted time per layer ([V4] Eq. 1)."""
-    from .hardware import hardware
-    from .roofline import parse_dtype, roofline
+    from dataclasses import replace
 
-    parse_dtype(dtype)
-    profile = hardware(hw, remeasure, lambda message: typer.echo(f"mncost: {message}", err=True))
-    result = roofline(arch, alpha, res, classes, dtype, profile)
+    from .hardware import hardware
+    from .roofline import roofline
+
+    result = roofline(arch, alpha, res, classes, dtype)  # bad input fails here, before any measuring
+    result = replace(result, hardware=hardware(hw, remeasure, lambda message: typer.echo(f"mncost: {message}", err=True)))
     emit(fmt, [result.to_table()], result.to_dict())
     if plot:
         from .roofline import write_latency_figures
 
-        for path in write_latency_figures(result, plot):
+        for path in write_latency_figures(arch, result, plot):
             typer.echo(f"wrote {path}", err=True)
 
 

@@ -195,20 +195,19 @@ def roofline(arch: str | Spec = "v1", alpha: float = 1.0, res: int | str | Size 
     return Roofline(result, dtype, hw, layers)
 
 
-def grid_rooflines(result: Roofline) -> list[Roofline]:
+def grid_rooflines(arch: str | Spec, result: Roofline) -> list[Roofline]:
     """The same arch, precision and hardware over the [V1] Table 6/7 grid of alphas x resolutions."""
     from .scaling import DEFAULT_ALPHAS, DEFAULT_RESOLUTIONS
 
-    net = result.analysis.network
-    return [roofline(net.arch, float(a), int(r), net.num_classes, result.dtype, result.hardware)
+    return [roofline(arch, float(a), int(r), result.analysis.network.num_classes, result.dtype, result.hardware)
             for a in DEFAULT_ALPHAS.split(",") for r in DEFAULT_RESOLUTIONS.split(",")]
 
 
-def write_latency_figures(result: Roofline, out: str) -> list:
-    """Write <arch>-roofline.svg (per layer) and <arch>-latency.svg (mult-adds vs predicted time over a grid)."""
+def write_latency_figures(arch: str | Spec, result: Roofline, out: str) -> list:
+    """Write <name>-roofline.svg (this network's layers) and <name>-latency.svg (mult-adds vs time over a grid)."""
     from .figures import latency_figure, roofline_figure
     from .report import write_files
 
-    arch = result.analysis.network.arch
-    return write_files({f"{arch}-roofline.svg": roofline_figure(result),
-                        f"{arch}-latency.svg": latency_figure(grid_rooflines(result))}, out)
+    name = result.analysis.network.arch
+    return write_files({f"{name}-roofline.svg": roofline_figure(result),
+                        f"{name}-latency.svg": latency_figure(grid_rooflines(arch, result))}, out)

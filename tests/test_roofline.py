@@ -189,9 +189,45 @@ def test_hw_this_measures_once_then_reads_the_cache(cli, tmp_path, monkeypatch):
     assert "measuring" in cli(*args).stderr  # a damaged cache is measured again
 
 
+def test_hw_this_checks_the_input_before_measuring(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("MNCOST_CACHE_DIR", str(tmp_path))
+    out = cli("latency", "--hw", "this", "--alpha", "-1")
+    assert out.returncode == 2 and "measuring" not in out.stderr and not (tmp_path / "hw.json").exists()
+
+
 def test_plot_writes_both_figures(cli, tmp_path):
     pytest.importorskip("matplotlib")
-    out = cli("latency", "--arch", "v2", "--alpha", "0.35", "--res", "96", "--plot", str(tmp_path), "--format", "csv")
+    # A spec file's grid is laid out from the file, not from its name.
+    out = cli("latency", "--arch", "examples/v2-slim.toml", "--alpha", "0.35", "--res", "96", "--plot", str(tmp_path),
+              "--format", "csv")
     assert out.returncode == 0, out.stderr
-    for name in ("v2-roofline.svg", "v2-latency.svg"):
-        assert (tmp_path / name).read_text().startswith("<?xml")
+    name = network("examples/v2-slim.toml").arch
+    for figure in (f"{name}-roofline.svg", f"{name}-latency.svg"):
+        assert (tmp_path / figure).read_text().startswith("<?xml")
+
+
+def test_docs_console_output_is_what_the_cli_prints(cli):
+    import re
+    import shlex
+
+    from conftest import ROOT
+
+    doc = (ROOT / "docs" / "latency.md").read_text()
+    blocks = [(shlex.split(m.group(1))[1:], m.group(2)) for block in re.findall(r"```console\n(.*?)```", doc, flags=re.S)
+              for m in re.finditer(r"^\$ (mncost .*)\n((?:(?!\$ ).*\n)*)", block, flags=re.M)]
+    assert blocks
+    for argv, pasted in blocks:
+        out = cli(*argv)
+        assert out.stdout + out.stderr == pasted, f"docs/latency.md output of `mncost {' '.join(argv)}` is stale"
+
+
+def test_docs_figures_are_current(tmp_path):
+    """docs/figures is what `mncost latency --arch v1|v2 --plot docs/figures` writes (deterministic SVG)."""
+    pytest.importorskip("matplotlib")
+    from conftest import ROOT
+
+    from mncost.roofline import write_latency_figures
+
+    for arch in ("v1", "v2"):
+        for path in write_latency_figures(arch, roofline(arch), tmp_path):
+            assert path.read_bytes() == (ROOT / "docs" / "figures" / path.name).read_bytes(), path.name
