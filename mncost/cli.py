@@ -124,22 +124,53 @@ def report(out: Annotated[str, typer.Option(metavar="DIR", help="Folder to write
 # --- compare (conventions) ---
 
 
+Target = Annotated[str, typer.Argument(metavar="TARGET",
+                                        help="path/to/file.py:NAME or package.module:NAME, NAME(key=literal, ...).")]
+Input = Annotated[str, typer.Option("--input", metavar="NxCxHxW", help="Input shape, batch 1.")]
+
+
+def _torch_needed(what: str) -> None:
+    try:
+        import torch  # noqa: F401
+    except ImportError as error:
+        raise MncostError(f"{what} needs torch ({error}); install mncost[torch]") from None
+
+
 @app.command()
-def compare(arch: Arch = "v1", alpha: Alpha = "1.0", res: Res = "224", classes: Classes = "1000",
+def compare(target: Annotated[Optional[str], typer.Argument(
+                metavar="[TARGET]", help="A PyTorch model (path/to/file.py:NAME or package.module:NAME) "
+                                         "instead of --arch.")] = None,
+            arch: Arch = "v1", alpha: Alpha = "1.0", res: Res = "224", classes: Classes = "1000",
+            input: Annotated[str, typer.Option("--input", metavar="NxCxHxW",
+                                               help="With TARGET: input shape, batch 1.")] = "1x3x224x224",
             measure: Annotated[bool, typer.Option(
                 "--measure", help="Also run the installed counters on the real module (needs torch); "
                                   "exit 1 on any mismatch.")] = False,
             fmt: Fmt = Format.rich) -> None:
     """What each counter (paper, slim, fvcore, ptflops, thop, torchinfo, ...) prints, and why they differ."""
-    from .conventions import compare as ledger_of
+    from .conventions import compare as ledger_of, ledger as ledger_of_network
 
-    ledger = ledger_of(arch, alpha, res, classes)
-    if measure:
-        try:
-            from .torch.measure import measure as run_counters
-        except ImportError as error:
-            raise MncostError(f"--measure needs torch ({error}); install mncost[torch] or drop --measure") from None
-        ledger = ledger.with_measurements(run_counters(ledger.network))
+    if target is not None:
+        _torch_needed("compare TARGET")
+        from .torch.trace import model_network, parse_input
+
+        shape = parse_input(input)
+        model, net = model_network(target, shape)
+        ledger = ledger_of_network(net)
+        if measure:
+            import torch
+
+            from .torch.measure import measure_module
+
+            ledger = ledger.with_measurements(measure_module(model, torch.zeros(shape)))
+    else:
+        ledger = ledger_of(arch, alpha, res, classes)
+        if measure:
+            try:
+                from .torch.measure import measure as run_counters
+            except ImportError as error:
+                raise MncostError(f"--measure needs torch ({error}); install mncost[torch] or drop --measure") from None
+            ledger = ledger.with_measurements(run_counters(ledger.network))
     emit(fmt, [ledger.to_table()], ledger.to_dict())
     bad = ledger.mismatches()
     if bad:
@@ -147,6 +178,20 @@ def compare(arch: Arch = "v1", alpha: Alpha = "1.0", res: Res = "224", classes: 
             f"{e.convention.name} ({e.measured} vs {e.total}, params {e.measured_params} vs {e.params})"
             for e in bad), err=True)
         raise typer.Exit(1)
+
+
+# --- count (any model) ---
+
+
+@app.command()
+def count(target: Target, input: Input = "1x3x224x224", fmt: Fmt = Format.rich) -> None:
+    """A PyTorch model's own per-layer table: mult-adds, params, activations and the work beyond mult-adds."""
+    _torch_needed("count")
+    from .torch.trace import model_network, parse_input
+    from .usermodel import count_table, to_dict
+
+    _, net = model_network(target, parse_input(input))
+    emit(fmt, [count_table(net)], to_dict(net))
 
 
 # --- audit ---

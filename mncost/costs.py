@@ -50,9 +50,9 @@ def conv_cost(layer: Layer) -> LayerCost:
 
 
 def linear_cost(layer: Layer) -> LayerCost:
-    """A fully connected layer: in*out mult-adds and weights."""
+    """A fully connected layer: in*out mult-adds and weights, per token when it runs on a sequence."""
     m, n = layer.in_channels, layer.out_channels
-    return _with_outputs(layer, formulas.linear_macs(m, n), formulas.linear_params(m, n, bias=False))
+    return _with_outputs(layer, formulas.linear_macs(m, n) * _area(layer), formulas.linear_params(m, n, bias=False))
 
 
 def pool_cost(layer: Layer) -> LayerCost:
@@ -60,10 +60,28 @@ def pool_cost(layer: Layer) -> LayerCost:
     return LayerCost(activations=layer.out_channels * _area(layer))
 
 
+def outputs_cost(layer: Layer) -> LayerCost:
+    """An op with no mult-adds in the papers' count and no params (an activation, add, softmax, ...)."""
+    return LayerCost(activations=layer.out_channels * _area(layer))
+
+
+def norm_cost(layer: Layer) -> LayerCost:
+    """A BatchNorm no conv or FC layer feeds: its affine params."""
+    return LayerCost(bn_params=2 * layer.out_channels, activations=layer.out_channels * _area(layer))
+
+
+def attention_cost(layer: Layer) -> LayerCost:
+    """Scaled dot-product attention over `groups` heads: its output elements; its matmuls are work terms."""
+    return LayerCost(activations=layer.groups * layer.out_channels * layer.output_size[0])
+
+
 COST_FUNCTIONS: dict[str, Callable[[Layer], LayerCost]] = {
     "conv2d": conv_cost,
     "linear": linear_cost,
     "avgpool": pool_cost,
+    **dict.fromkeys(("maxpool", "act", "add", "mul", "softmax", "matmul"), outputs_cost),
+    "batchnorm": norm_cost,
+    "attention": attention_cost,
 }
 
 

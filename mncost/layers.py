@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-Op = Literal["conv2d", "linear", "avgpool"]
+Op = Literal["conv2d", "linear", "avgpool",
+             # rows a traced model adds (mncost.usermodel): ops that fold into no conv or FC layer
+             "maxpool", "act", "batchnorm", "add", "mul", "softmax", "matmul", "attention"]
 Size = tuple[int, int]
 
 
@@ -33,6 +35,9 @@ class Layer:
     norm: bool = False  # BatchNorm after the op
     activation: str | None = None  # "relu", "relu6" or None (linear)
     shortcut: str | None = None  # add the input of this named layer to the output
+    # How the op ran when not as mncost.torch.build builds it (None): "F.relu", "nn.AvgPool2d",
+    # "torch.add", "Tensor.mean", ... Counters that hook modules or patch functions key on it.
+    call: str | None = None
 
     @property
     def kind(self) -> str:
@@ -41,6 +46,8 @@ class Layer:
             return "fc"
         if self.op == "avgpool":
             return "pool"
+        if self.op != "conv2d":
+            return self.op
         if self.groups == 1:
             return "pw" if self.kernel == 1 else "conv"
         if self.groups == self.in_channels == self.out_channels:
@@ -55,6 +62,8 @@ class Layer:
             return f"{self.in_channels}x{self.out_channels}"
         if self.kind == "pool":
             return "Pool {}x{}".format(*self.input_size)
+        if self.op != "conv2d":
+            return ""
         if self.kind == "dw":
             return f"{k}x{self.in_channels} dw"
         groups = f" g{self.groups}" if self.groups > 1 else ""
