@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from .costs import layer_cost
+from .costs import LayerCost, layer_cost
 from .errors import MncostError
 from .layers import Layer, Network, Size
 from .render import Column, Table
@@ -272,14 +272,17 @@ def count_table(net: Network) -> Table:
 
 
 def to_dict(net: Network) -> dict[str, Any]:
-    """The JSON document of `mncost count`: every row with its exact counts."""
+    """The JSON document of `mncost count`: every row with its exact counts, and the totals."""
+    total = sum((layer_cost(layer) for layer in net.layers), LayerCost())
     return {"model": net.arch, "resolution": list(net.resolution), "num_classes": net.num_classes,
+            "totals": {**vars(total), "params": total.params},
             "layers": [{"name": layer.name, "op": layer.op, "kind": layer.kind, "call": layer.call,
                         "in_channels": layer.in_channels, "out_channels": layer.out_channels,
                         "input_size": list(layer.input_size), "output_size": list(layer.output_size),
                         "kernel": layer.kernel, "stride": layer.stride, "groups": layer.groups,
-                        "bias": layer.bias, "norm": layer.norm, "activation": layer.activation,
-                        "shortcut": layer.shortcut, **vars(layer_cost(layer)), "work": work(layer),
+                        "has_bias": layer.bias, "norm": layer.norm, "activation": layer.activation,
+                        "shortcut": layer.shortcut, **vars(layer_cost(layer)), "params": layer_cost(layer).params,
+                        "work": work(layer),
                         "terms": {name: term.count(layer) for name, term in TERMS.items() if term.count(layer)}}
                        for layer in net.layers],
             "notes": list(net.notes)}
