@@ -64,27 +64,31 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
     Convention(
         "fvcore", "fvcore FlopCountAnalysis",
         "one flop per multiply-add of aten::_convolution and aten::linear (bias not counted); "
-        "aten::batch_norm in eval mode 2 per element (affine); aten::adaptive_avg_pool2d 1 per input "
+        "aten::batch_norm in eval mode 2 per element (affine), whichever module runs it; aten::adaptive_avg_pool2d 1 per input "
         "element, whether nn.AdaptiveAvgPool2d or F.adaptive_avg_pool2d ran it (aten::avg_pool2d and "
         "aten::mean count nothing); aten::matmul 1 per multiply-add; scaled_dot_product_attention, softmax, "
         "max pooling, relu, hardtanh (ReLU6), add and dropout ignored; params = parameter_count (all)",
-        "flops", {"macs": 1, "batchnorm": 2, "avgpool": 1, "avgpool_functional": 1, "matmul": 1}, ALL_PARAMS,
+        "flops", {"macs": 1, "batchnorm": 2, "batchnorm_functional": 2, "avgpool": 1, "avgpool_functional": 1,
+                  "matmul": 1}, ALL_PARAMS,
         package="fvcore", version="0.1.5.post20221221"),
     Convention(
         "ptflops", "ptflops get_model_complexity_info",
         "default backend 'pytorch' (module hooks): conv and Linear multiply-adds plus bias adds, "
-        "BatchNorm 2 per element (affine), ReLU/ReLU6 1 per output element, pooling 1 per input "
+        "nn.BatchNorm 2 per element (affine; a subclass such as timm's BatchNormAct2d has no hook), "
+        "ReLU/ReLU6 1 per output element, pooling 1 per input "
         "element; the patched F.relu and F.adaptive_avg_pool2d, which nn.ReLU and "
         "nn.AdaptiveAvgPool2d call, count ReLU and the pool a second time (nn.ReLU6 calls the "
         "unpatched F.hardtanh); a residual `x + y` is not seen (only torch.add / Tensor.add are "
         "patched); the same holds for nn.AvgPool2d and nn.MaxPool2d (module hook plus the patched F.avg_pool2d, "
         "F.max_pool2d); F.relu, F.relu6, F.softmax (so nn.Softmax), the F pools, torch.add/mul/matmul and "
         "x.add/mul/matmul(y) count once each (1 per element, matmul per multiply-add); `x @ y`, `x * y`, "
-        "x.mean and scaled_dot_product_attention count nothing; params = all trainable",
+        "x.mean and scaled_dot_product_attention count nothing; hooks are looked up by exact type, so "
+        "a subclass (timm's Linear) counts nothing and F.linear is not patched; params = all trainable",
         "MACs", {"macs": 1, "bias_add": 1, "batchnorm": 2, "relu": 2, "relu6": 1, "avgpool": 2,
                  "relu_functional": 1, "relu6_functional": 1, "avgpool_functional": 1, "avgpool_fixed": 2,
                  "avgpool_fixed_functional": 1, "maxpool": 2, "maxpool_functional": 1, "add_named": 1,
-                 "mul_named": 1, "softmax_patched": 1, "matmul_named": 1},
+                 "mul_named": 1, "softmax_patched": 1, "matmul_named": 1, "macs_unhooked": -1,
+                 "bias_add_unhooked": -1},
         ALL_PARAMS, package="ptflops", version="0.7.5"),
     Convention(
         "thop", "thop profile",
@@ -92,19 +96,23 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
         "ignored); BatchNorm 2 per element, doubled when affine (4); nn.ReLU, nn.ReLU6 and Dropout "
         "zero_ops; AdaptiveAvgPool2d (kernel + 1) per output element = input elements + one "
         "division per output; nn.AvgPool2d 1 per output element; nn.Softmax 3K-1 per row of K; "
-        "nn.MaxPool2d zero; functional ops, adds and matmuls not seen (no module); total returned as a "
-        "float; params = modules with a rule (all here)",
+        "nn.MaxPool2d zero; functional ops, adds, matmuls and module subclasses (timm's Linear) not seen "
+        "(rules by exact type); total returned as a "
+        "float; params = modules with a rule (a BatchNorm subclass such as timm's BatchNormAct2d has none: "
+        "neither its work nor its params count)",
         "MACs", {"macs": 1, "batchnorm": 4, "avgpool": 1, "avgpool_div": 1, "avgpool_fixed_outputs": 1,
-                 "softmax_module": 1}, ALL_PARAMS,
+                 "softmax_module": 1, "macs_unhooked": -1},
+        {**ALL_PARAMS, "bn_params_functional": -1, "params_unhooked": -1},
         package="thop", version="0.1.1.post2209072238"),
     Convention(
         "torchinfo", "torchinfo summary",
         "'Total mult-adds': per leaf module, each weight and bias parameter times the output's "
         "spatial size for Conv layers and times the batch (1) otherwise: conv multiply-adds, FC "
         "weights and bias (once, however many tokens a Linear runs on), BatchNorm weight and bias once per "
-        "channel; activations, pooling and "
+        "channel (not when the BatchNorm module has children, as timm's BatchNormAct2d); activations, pooling and "
         "adds count nothing; params = all",
-        "mult-adds", {"macs": 1, "bias_add": 1, "bn_params": 1, "linear_tokens": -1}, ALL_PARAMS,
+        "mult-adds", {"macs": 1, "bias_add": 1, "bn_params": 1, "linear_tokens": -1, "bn_params_functional": -1},
+        ALL_PARAMS,
         package="torchinfo", version="1.8.0"),
     Convention(
         "torch-flop-counter", "torch.utils.flop_counter.FlopCounterMode",

@@ -29,8 +29,18 @@ def macs(layer: Layer) -> int:
 
 
 def batchnorm(layer: Layer) -> int:
-    """BatchNorm at inference: one scale-and-shift per output element."""
-    return output_elements(layer) if layer.norm else 0
+    """BatchNorm by an nn.BatchNorm module at inference: one scale-and-shift per output element."""
+    return output_elements(layer) if layer.norm and layer.call is None else 0
+
+
+def batchnorm_functional(layer: Layer) -> int:
+    """BatchNorm run as F.batch_norm by a module no counter has a rule for (timm's BatchNormAct2d)."""
+    return output_elements(layer) if layer.norm and layer.call is not None else 0
+
+
+def bn_params_functional(layer: Layer) -> int:
+    """The affine params of such a BatchNorm (in a module with children, so no leaf layer owns them)."""
+    return layer_cost(layer).bn_params if layer.op == "batchnorm" and layer.call is not None else 0
 
 
 def relu(layer: Layer) -> int:
@@ -132,6 +142,26 @@ def linear_tokens(layer: Layer) -> int:
     return (layer.output_size[0] * layer.output_size[1] - 1) * (cost.weights + cost.bias)
 
 
+def _unhooked(layer: Layer) -> bool:
+    """A conv or FC layer run by a module that is not exactly nn.Conv2d / nn.Linear (timm's Linear, F.linear)."""
+    return layer.op in ("conv2d", "linear") and layer.call is not None
+
+
+def macs_unhooked(layer: Layer) -> int:
+    """The mult-adds of such a layer: counters that look modules up by exact type skip them."""
+    return macs(layer) if _unhooked(layer) else 0
+
+
+def bias_add_unhooked(layer: Layer) -> int:
+    """Its bias adds."""
+    return bias_add(layer) if _unhooked(layer) else 0
+
+
+def params_unhooked(layer: Layer) -> int:
+    """Its weights and bias."""
+    return weights(layer) + bias(layer) if _unhooked(layer) else 0
+
+
 NAMED_MATMULS = ("torch.matmul", "Tensor.matmul", "torch.mm", "Tensor.mm", "torch.bmm", "Tensor.bmm")
 
 TERMS: dict[str, Term] = {t.name: t for t in (
@@ -145,6 +175,11 @@ TERMS: dict[str, Term] = {t.name: t for t in (
     Term("residual_add", "residual adds", residual_add),
     Term("softmax", "softmax", softmax),
     # How the op was called matters to the counters that hook modules or patch functions:
+    Term("macs_unhooked", "conv/FC of a module subclass or F.linear", macs_unhooked),
+    Term("bias_add_unhooked", "their bias adds", bias_add_unhooked),
+    Term("params_unhooked", "their weights and bias", params_unhooked),
+    Term("batchnorm_functional", "F.batch_norm", batchnorm_functional),
+    Term("bn_params_functional", "BatchNorm params of F.batch_norm", bn_params_functional),
     Term("relu_functional", "F.relu", _called("relu", ("F.relu",), output_elements, "activation")),
     Term("relu6_functional", "F.relu6", _called("relu6", ("F.relu6",), output_elements, "activation")),
     Term("avgpool_functional", "F.adaptive_avg_pool2d",

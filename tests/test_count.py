@@ -19,7 +19,7 @@ from mncost.conventions import compare, ledger, with_classes
 from mncost.torch.measure import TOOLS, measure_module
 from mncost.torch.trace import model_network
 
-from conftest import run_cli
+from conftest import import_timm, run_cli
 
 MODELS = {
     "tutorial-v1": "tests/count_models.py:TutorialV1",
@@ -28,6 +28,8 @@ MODELS = {
     "pytorchcv-v1b": "pytorchcv.models.mobilenetb:mobilenetb_w1",
     "pytorchcv-v2b": "pytorchcv.models.mobilenetv2:mobilenetv2b_w1",
     "geffnet-v2": "geffnet.gen_efficientnet:mobilenetv2_100",
+    "timm-v2": "timm:create_model('mobilenetv2_100')",
+    "timm-v3": "timm:create_model('mobilenetv3_large_100')",
     "functional": "tests/count_models.py:FunctionalNet",
     "resnet": "tests/count_models.py:SmallResNet",
     "attention": "tests/count_models.py:ConvAttentionNet",
@@ -37,6 +39,8 @@ SHAPE = (1, 3, 224, 224)
 
 @functools.lru_cache(maxsize=None)
 def traced(target: str, shape: tuple[int, ...] = SHAPE):
+    if target.startswith("timm:"):
+        import_timm()  # through the test-only torchvision stand-in
     return model_network(target, shape)
 
 
@@ -61,6 +65,19 @@ def test_tutorial_v1_softmax_is_what_ptflops_and_thop_add_to_v1():
     own = {e.convention.name: e for e in ledger(net).entries}
     assert own["ptflops"].terms["softmax_patched"] == 1000
     assert own["thop"].terms["softmax_module"] == 2999
+
+
+def test_timm_modules_the_counters_have_no_rule_for_are_named_terms():
+    """timm's BatchNormAct2d and Linear subclass nn modules: ptflops and thop look rules up by exact type."""
+    _, net = traced(MODELS["timm-v3"])
+    entries = {e.convention.name: e for e in ledger(net).entries}
+    classifier = net.layers[-1]
+    assert classifier.op == "linear" and classifier.call == "F.linear"
+    assert entries["thop"].terms["macs_unhooked"] == -classifier.in_channels * classifier.out_channels
+    assert entries["thop"].params_terms["params_unhooked"] == -(classifier.in_channels + 1) * classifier.out_channels
+    _, net = traced(MODELS["timm-v2"])
+    entries = {e.convention.name: e for e in ledger(net).entries}
+    assert "batchnorm" not in entries["ptflops"].terms and entries["fvcore"].terms["batchnorm_functional"] > 0
 
 
 def test_how_an_op_was_called_is_a_named_term():
