@@ -46,6 +46,8 @@ FREE_MODULES = {"Flatten", "Dropout", "Identity"}  # modules a layer's container
 
 def _side(value: Any) -> int:
     """A square kernel/stride/padding as one int."""
+    if isinstance(value, str):
+        raise MncostError(f"padding {value!r} is not supported; give the padding as integers")
     if isinstance(value, (tuple, list)):
         if len(set(value)) != 1:
             raise MncostError(f"non-square kernel, stride or padding {tuple(value)} is not supported")

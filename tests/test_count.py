@@ -153,3 +153,13 @@ def test_cli_compare_target_measure_exits_0_when_all_match():
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
     assert {c["name"]: c["match"] for c in doc["conventions"] if c["match"] is not None} == dict.fromkeys(TOOLS, True)
+
+
+def test_docs_count_page_shows_what_the_cli_prints():
+    from conftest import ROOT
+
+    page = (ROOT / "docs" / "count.md").read_text()
+    block = page.split("$ mncost count ", 1)[1].split("```", 1)[0]
+    argv, pasted = block.split("\n", 1)
+    out = run_cli("count", *argv.split())
+    assert out.returncode == 0 and out.stdout == pasted
