@@ -102,7 +102,7 @@ class _Row:
     shortcut: int | None = None  # index of the row whose input the residual adds
 
 
-def _new_row(call: Call, op: str, kind: str | None, index: int) -> Layer | None:
+def _new_row(call: Call, op: str, kind: str | None) -> Layer | None:
     """The Layer of one call that starts a row."""
     name = call.module if call.leaf_op else ".".join(filter(None, [call.module, call.function]))
     how = call_of(call, op, kind)
@@ -180,7 +180,7 @@ def rows_of(trace: Trace) -> tuple[list[Layer], list[str]]:
                     rows[last].shortcut = start
                     produced[call.output] = last
                     continue
-        layer = _new_row(call, op, kind, len(rows))
+        layer = _new_row(call, op, kind)
         if layer is None:
             notes.append(f"{call.function} in {call.module or 'the model'}: shapes not understood, not counted")
             continue

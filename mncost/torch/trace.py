@@ -74,8 +74,6 @@ class Trace:
 
     calls: tuple[Call, ...]
     modules: dict[str, str]  # path -> class name
-    params: dict[str, tuple[int, int]]  # module path -> (trainable params it owns directly, of which bias)
-    calls_per_module: dict[str, int]  # how often each module's forward ran
 
 
 def function_name(func: Any) -> str:
@@ -114,7 +112,6 @@ class _Recorder(TorchFunctionMode):
         self.calls: list[Call] = []
         self.current: Call | None = None
         self.keep: list[torch.Tensor] = []  # tensors whose ids are recorded stay alive, so ids stay unique
-        self.runs: dict[str, int] = {}
         self.explicit = False  # set while a Tensor method is called by name (x.add(y)), not by an operator
         self.handles = [h for module in dict.fromkeys(self.names)
                         for h in (module.register_forward_pre_hook(self.enter),
@@ -122,8 +119,6 @@ class _Recorder(TorchFunctionMode):
 
     def enter(self, module: nn.Module, args: Any) -> None:
         self.stack.append(module)
-        name = self.names[module]
-        self.runs[name] = self.runs.get(name, 0) + 1
 
     def leave(self, module: nn.Module, args: Any, output: Any) -> None:
         self.stack.pop()
@@ -205,11 +200,6 @@ def _named_methods(recorder: _Recorder) -> Iterator[None]:
             setattr(torch.Tensor, name, method)
 
 
-def _own_params(module: nn.Module) -> tuple[int, int]:
-    own = [(n, p) for n, p in module.named_parameters(recurse=False) if p.requires_grad]
-    return sum(p.numel() for _, p in own), sum(p.numel() for n, p in own if n == "bias")
-
-
 def trace(model: nn.Module, x: torch.Tensor) -> Trace:
     """One forward pass of model on x (eval, no_grad), recorded; a failure is one line naming the module."""
     model.eval()
@@ -224,9 +214,7 @@ def trace(model: nn.Module, x: torch.Tensor) -> Trace:
                           f"{_one_line(error)}") from None
     finally:
         recorder.remove()
-    modules = {name: type(m).__name__ for name, m in model.named_modules()}
-    params = {name: _own_params(m) for name, m in model.named_modules()}
-    return Trace(tuple(recorder.calls), modules, params, recorder.runs)
+    return Trace(tuple(recorder.calls), {name: type(m).__name__ for name, m in model.named_modules()})
 
 
 def parse_input(text: str) -> tuple[int, ...]:
