@@ -151,6 +151,11 @@ def compare(target: Annotated[Optional[str], typer.Argument(
     from .conventions import compare as ledger_of, ledger as ledger_of_network
 
     if target is not None:
+        given = [f"--{name}" for name, value, default in (("arch", arch, "v1"), ("alpha", alpha, "1.0"),
+                 ("res", res, "224"), ("classes", classes, "1000")) if value != default]
+        if given:
+            raise MncostError(f"{', '.join(given)} describe a built-in arch; with TARGET give the input shape "
+                              "as --input NxCxHxW")
         _torch_needed("compare TARGET")
         from .torch.trace import model_network, parse_input
 
@@ -172,6 +177,9 @@ def compare(target: Annotated[Optional[str], typer.Argument(
                 raise MncostError(f"--measure needs torch ({error}); install mncost[torch] or drop --measure") from None
             ledger = ledger.with_measurements(run_counters(ledger.network))
     emit(fmt, [ledger.to_table()], ledger.to_dict())
+    if target is not None:
+        for note in ledger.network.notes:  # ops the trace recorded that no term counts
+            typer.echo(f"mncost: note: {note}", err=True)
     bad = ledger.mismatches()
     if bad:
         typer.echo("mncost: measured != predicted for " + ", ".join(

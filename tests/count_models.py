@@ -129,3 +129,15 @@ class ConvAttentionNet(nn.Module):
         x = self.stem(x).flatten(2).transpose(1, 2)
         x = x + self.attn(x)
         return self.head(x.mean(1))
+
+
+class LayerNormNet(nn.Module):
+    """A conv and a LayerNorm, an op mncost has no row for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, 2, 1)
+        self.norm = nn.LayerNorm(8)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.norm(self.conv(x).mean((2, 3)))

@@ -140,6 +140,7 @@ def test_cli_count_formats_carry_exact_counts():
     (["count", MODELS["functional"], "--input", "1x3x64"], "NxCxHxW"),
     (["count", MODELS["tutorial-v1"], "--input", "1x4x64x64"], "forward pass on input (1, 4, 64, 64) failed in conv1"),
     (["compare", "tests/count_models.py:FunctionalNet(width=2)"], "FunctionalNet(...) raised TypeError"),
+    (["compare", MODELS["functional"], "--res", "160"], "--res describe a built-in arch"),
 ])
 def test_cli_user_errors_exit_2_with_one_line(argv, message):
     out = run_cli(*argv)
@@ -163,3 +164,12 @@ def test_docs_count_page_shows_what_the_cli_prints():
     argv, pasted = block.split("\n", 1)
     out = run_cli("count", *argv.split())
     assert out.returncode == 0 and out.stdout == pasted
+
+
+def test_an_op_no_row_understands_is_named_not_dropped_silently():
+    target = "tests/count_models.py:LayerNormNet"
+    count = run_cli("count", target, "--input", "1x3x32x32", "--format", "md")
+    assert count.returncode == 0 and "F.layer_norm (native_layer_norm) in norm: counted by no term" in count.stdout
+    compare = run_cli("compare", target, "--input", "1x3x32x32", "--format", "json")
+    assert compare.returncode == 0
+    assert compare.stderr == "mncost: note: F.layer_norm (native_layer_norm) in norm: counted by no term\n"
