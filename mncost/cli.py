@@ -165,29 +165,79 @@ def report(out: Annotated[str, typer.Option(metavar="DIR", help="Folder to write
 # --- compare (conventions) ---
 
 
+Target = Annotated[str, typer.Argument(metavar="TARGET",
+                                        help="path/to/file.py:NAME or package.module:NAME, NAME(key=literal, ...).")]
+Input = Annotated[str, typer.Option("--input", metavar="NxCxHxW", help="Input shape, batch 1.")]
+
+
 @app.command()
-def compare(arch: Arch = "v1", alpha: Alpha = "1.0", res: Res = "224", classes: Classes = "1000",
+def compare(target: Annotated[Optional[str], typer.Argument(
+                metavar="[TARGET]", help="A PyTorch model (path/to/file.py:NAME or package.module:NAME) "
+                                         "instead of --arch.")] = None,
+            arch: Arch = "v1", alpha: Alpha = "1.0", res: Res = "224", classes: Classes = "1000",
+            input: Annotated[str, typer.Option("--input", metavar="NxCxHxW",
+                                               help="With TARGET: input shape, batch 1.")] = "1x3x224x224",
             measure: Annotated[bool, typer.Option(
                 "--measure", help="Also run the installed counters on the real module (needs torch); "
                                   "exit 1 on any mismatch.")] = False,
             build: Build = None, fmt: Fmt = Format.rich, wide: Wide = False) -> None:
     """What each counter (paper, slim, fvcore, ptflops, thop, torchinfo, ...) prints, and why they differ."""
-    from .conventions import compare as ledger_of
+    from .conventions import compare as ledger_of, ledger as ledger_of_network
 
-    ledger = ledger_of(_arch(arch, build), alpha, res, classes)
-    if measure:
+    if target is not None:
+        given = [f"--{name}" for name, value, default in (("arch", arch, "v1"), ("alpha", alpha, "1.0"),
+                 ("res", res, "224"), ("classes", classes, "1000")) if value != default]
+        if given:
+            raise MncostError(f"{', '.join(given)} describe a built-in arch; with TARGET give the input shape "
+                              "as --input NxCxHxW")
         from .torch import require
 
-        require("compare --measure")
-        from .torch.measure import measure as run_counters
-        ledger = ledger.with_measurements(run_counters(ledger.network))
+        require("compare TARGET")
+        from .torch.trace import model_network, parse_input
+
+        shape = parse_input(input)
+        model, net = model_network(target, shape)
+        ledger = ledger_of_network(net)
+        if measure:
+            import torch
+
+            from .torch.measure import measure_module
+
+            ledger = ledger.with_measurements(measure_module(model, torch.zeros(shape)))
+    else:
+        ledger = ledger_of(_arch(arch, build), alpha, res, classes)
+        if measure:
+            from .torch import require
+
+            require("compare --measure")
+            from .torch.measure import measure as run_counters
+            ledger = ledger.with_measurements(run_counters(ledger.network))
     emit(fmt, [ledger.to_table()], ledger.to_dict(), wide)
+    if target is not None:
+        for note in ledger.network.notes:  # ops the trace recorded that no term counts
+            typer.echo(f"mncost: note: {note}", err=True)
     bad = ledger.mismatches()
     if bad:
         typer.echo("mncost: measured != predicted for " + ", ".join(
             f"{e.convention.name} ({e.measured} vs {e.total}, params {e.measured_params} vs {e.params})"
             for e in bad), err=True)
         raise typer.Exit(1)
+
+
+# --- count (any model) ---
+
+
+@app.command()
+def count(target: Target, input: Input = "1x3x224x224", fmt: Fmt = Format.rich, wide: Wide = False) -> None:
+    """A PyTorch model's own per-layer table: mult-adds, params, activations and the work beyond mult-adds."""
+    from .torch import require
+
+    require("count")
+    from .torch.trace import model_network, parse_input
+    from .usermodel import count_table, to_dict
+
+    _, net = model_network(target, parse_input(input))
+    emit(fmt, [count_table(net)], to_dict(net), wide)
 
 
 # --- audit ---

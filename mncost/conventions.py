@@ -66,42 +66,62 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
     Convention(
         "fvcore", "fvcore FlopCountAnalysis",
         "one flop per multiply-add of aten::_convolution and aten::linear (bias not counted); "
-        "aten::batch_norm in eval mode 2 per element (affine); aten::adaptive_avg_pool2d 1 per input "
-        "element; relu, hardtanh (ReLU6), add and dropout ignored; params = parameter_count (all)",
-        "flops", {"macs": 1, "batchnorm": 2, "avgpool": 1}, ALL_PARAMS,
+        "aten::batch_norm in eval mode 2 per element (affine), whichever module runs it; aten::adaptive_avg_pool2d 1 per input "
+        "element, whether nn.AdaptiveAvgPool2d or F.adaptive_avg_pool2d ran it (aten::avg_pool2d and "
+        "aten::mean count nothing); aten::matmul 1 per multiply-add; scaled_dot_product_attention, softmax, "
+        "max pooling, relu, hardtanh (ReLU6), add and dropout ignored; params = parameter_count (all)",
+        "flops", {"macs": 1, "batchnorm": 2, "batchnorm_functional": 2, "avgpool": 1, "avgpool_functional": 1,
+                  "matmul": 1}, ALL_PARAMS,
         package="fvcore", version="0.1.5.post20221221"),
     Convention(
         "ptflops", "ptflops get_model_complexity_info",
         "default backend 'pytorch' (module hooks): conv and Linear multiply-adds plus bias adds, "
-        "BatchNorm 2 per element (affine), ReLU/ReLU6 1 per output element, pooling 1 per input "
+        "nn.BatchNorm 2 per element (affine; a subclass such as timm's BatchNormAct2d has no hook), "
+        "ReLU/ReLU6 1 per output element, pooling 1 per input "
         "element; the patched F.relu and F.adaptive_avg_pool2d, which nn.ReLU and "
         "nn.AdaptiveAvgPool2d call, count ReLU and the pool a second time (nn.ReLU6 calls the "
         "unpatched F.hardtanh); a residual `x + y` is not seen (only torch.add / Tensor.add are "
-        "patched); params = all trainable",
-        "MACs", {"macs": 1, "bias_add": 1, "batchnorm": 2, "relu": 2, "relu6": 1, "avgpool": 2},
+        "patched); the same holds for nn.AvgPool2d and nn.MaxPool2d (module hook plus the patched F.avg_pool2d, "
+        "F.max_pool2d); F.relu, F.relu6, F.softmax (so nn.Softmax), the F pools, torch.add/mul/matmul and "
+        "x.add/mul/matmul(y) count once each (1 per element, matmul per multiply-add); `x @ y`, `x * y`, "
+        "x.mean and scaled_dot_product_attention count nothing; hooks are looked up by exact type, so "
+        "a subclass (timm's Linear) counts nothing and F.linear is not patched; params = all trainable",
+        "MACs", {"macs": 1, "bias_add": 1, "batchnorm": 2, "relu": 2, "relu6": 1, "avgpool": 2,
+                 "relu_functional": 1, "relu6_functional": 1, "avgpool_functional": 1, "avgpool_fixed": 2,
+                 "avgpool_fixed_functional": 1, "maxpool": 2, "maxpool_functional": 1, "add_named": 1,
+                 "mul_named": 1, "softmax_patched": 1, "matmul_named": 1, "macs_unhooked": -1,
+                 "bias_add_unhooked": -1},
         ALL_PARAMS, package="ptflops", version="0.7.5"),
     Convention(
         "thop", "thop profile",
         "conv in/groups*k*k per output element and Linear in_features per output element (bias "
         "ignored); BatchNorm 2 per element, doubled when affine (4); nn.ReLU, nn.ReLU6 and Dropout "
         "zero_ops; AdaptiveAvgPool2d (kernel + 1) per output element = input elements + one "
-        "division per output; adds not seen; total returned as a float; params = leaf modules "
-        "with a rule (all here)",
-        "MACs", {"macs": 1, "batchnorm": 4, "avgpool": 1, "avgpool_div": 1}, ALL_PARAMS,
+        "division per output; nn.AvgPool2d 1 per output element; nn.Softmax 3K-1 per row of K; "
+        "nn.MaxPool2d zero; functional ops, adds, matmuls and module subclasses (timm's Linear) not seen "
+        "(rules by exact type); total returned as a "
+        "float; params = modules with a rule (a BatchNorm subclass such as timm's BatchNormAct2d has none: "
+        "neither its work nor its params count)",
+        "MACs", {"macs": 1, "batchnorm": 4, "avgpool": 1, "avgpool_div": 1, "avgpool_fixed_outputs": 1,
+                 "softmax_module": 1, "macs_unhooked": -1},
+        {**ALL_PARAMS, "bn_params_functional": -1, "params_unhooked": -1},
         package="thop", version="0.1.1.post2209072238"),
     Convention(
         "torchinfo", "torchinfo summary",
         "'Total mult-adds': per leaf module, each weight and bias parameter times the output's "
         "spatial size for Conv layers and times the batch (1) otherwise: conv multiply-adds, FC "
-        "weights and bias, BatchNorm weight and bias once per channel; activations, pooling and "
+        "weights and bias (once, however many tokens a Linear runs on), BatchNorm weight and bias once per "
+        "channel (not when the BatchNorm module has children, as timm's BatchNormAct2d); activations, pooling and "
         "adds count nothing; params = all",
-        "mult-adds", {"macs": 1, "bias_add": 1, "bn_params": 1}, ALL_PARAMS,
+        "mult-adds", {"macs": 1, "bias_add": 1, "bn_params": 1, "linear_tokens": -1, "bn_params_functional": -1},
+        ALL_PARAMS,
         package="torchinfo", version="1.8.0"),
     Convention(
         "torch-flop-counter", "torch.utils.flop_counter.FlopCounterMode",
-        "2 FLOPs per multiply-add of convolution and addmm/mm (bias not counted); BatchNorm, "
+        "2 FLOPs per multiply-add of convolution and addmm/mm/bmm (bias not counted); on CPU "
+        "scaled_dot_product_attention runs a kernel it has no formula for (nothing counted); BatchNorm, "
         "activations, pooling and adds not counted; reports no params",
-        "FLOPs", {"macs": 2}, None, package="torch", version="2.13.0"),
+        "FLOPs", {"macs": 2, "matmul": 2}, None, package="torch", version="2.13.0"),
     Convention(
         "torchvision", "torchvision weights meta (docs 'GFLOPS', num_params)",
         "the documented 'GFLOPS' (meta _ops, e.g. 0.301 for mobilenet_v2 IMAGENET1K_V1, printed 0.30 in "
@@ -163,11 +183,24 @@ class Entry:
                 and (self.measured_params is None or self.measured_params == self.params))
 
 
-def entry(conv: Convention, spec: Spec, net: Network) -> Entry:
-    """A convention's totals on the network (its own class count if fixed), explained against the paper."""
+def with_classes(net: Network, classes: int) -> Network:
+    """The network with another class count: its last conv or FC layer, and the rows after it, resized."""
+    last = max(i for i, layer in enumerate(net.layers) if layer.op in ("conv2d", "linear"))
+    k = net.num_classes
+    layers = [layer if i < last else replace(
+        layer, out_channels=classes if layer.out_channels == k else layer.out_channels,
+        in_channels=classes if i > last and layer.in_channels == k else layer.in_channels)
+        for i, layer in enumerate(net.layers)]
+    return replace(net, num_classes=classes, layers=tuple(layers))
+
+
+def entry(conv: Convention, spec: Spec | None, net: Network) -> Entry:
+    """A convention's totals on the network (its own class count if fixed), explained against the paper.
+
+    A traced model has no spec: a fixed class count resizes its classifier (with_classes)."""
     own = net
     if conv.classes not in (None, net.num_classes):
-        own = network(spec, net.alpha, net.resolution, conv.classes)
+        own = network(spec, net.alpha, net.resolution, conv.classes) if spec else with_classes(net, conv.classes)
     total, params = conv.total(own), conv.param_count(own)
     base_total, base_params = PAPER.total(net), PAPER.param_count(net)
     terms = explain(conv.ops, own, PAPER.ops, net)
@@ -201,6 +234,11 @@ def version_note(conv: Convention) -> str:
     if re.sub(r"-(\d+)$", r".post\1", installed.split("+")[0]) == conv.version:
         return ""
     return f"installed {conv.package} {installed}, rule read from {conv.version}"
+
+
+def model_label(net: Network) -> str:
+    """MobileNet v1 alpha=1 for an arch, the TARGET (path.py:NAME) for a traced model."""
+    return net.arch if ":" in net.arch else f"MobileNet {net.arch} alpha={net.alpha:g}"
 
 
 def _signed(value: int) -> str:
@@ -273,8 +311,7 @@ class Ledger:
                         Column("measured_params", "Measured params", "count", hide=3), Column("match", "Check")]
         height, width = net.resolution
         return Table(
-            title=f"Counting conventions: MobileNet {net.arch} alpha={net.alpha:g} {height}x{width}, "
-                  f"{net.num_classes} classes",
+            title=f"Counting conventions: {model_label(net)} {height}x{width}, {net.num_classes} classes",
             columns=columns, rows=rows,
             footer=["Each delta is the exact sum of its terms (xN: the convention counts the term N times); "
                     "a term a convention leaves as the paper does is not shown.",
@@ -300,6 +337,10 @@ def compare(arch: str | Spec = "v1", alpha: float = 1.0, res: int | str | Size =
             classes: int = 1000, names: list[str] | None = None) -> Ledger:
     """The ledger of every convention (or the named ones) for one network."""
     spec = arch if isinstance(arch, Spec) else get_spec(arch)
-    net = network(spec, alpha, res, classes)
+    return ledger(network(spec, alpha, res, classes), spec, names)
+
+
+def ledger(net: Network, spec: Spec | None = None, names: list[str] | None = None) -> Ledger:
+    """The ledger of every convention (or the named ones) for a network: an arch's, or a traced model's."""
     chosen = [CONVENTIONS[name] for name in names] if names else list(CONVENTIONS.values())
     return Ledger(net, tuple(entry(c, spec, net) for c in chosen))

@@ -50,9 +50,9 @@ def conv_cost(layer: Layer) -> LayerCost:
 
 
 def linear_cost(layer: Layer) -> LayerCost:
-    """A fully connected layer: in*out mult-adds and weights."""
+    """A fully connected layer: in*out mult-adds and weights, per token when it runs on a sequence."""
     m, n = layer.in_channels, layer.out_channels
-    return _with_outputs(layer, formulas.linear_macs(m, n), formulas.linear_params(m, n, bias=False))
+    return _with_outputs(layer, formulas.linear_macs(m, n) * _area(layer), formulas.linear_params(m, n, bias=False))
 
 
 def pool_cost(layer: Layer) -> LayerCost:
@@ -60,8 +60,9 @@ def pool_cost(layer: Layer) -> LayerCost:
     return LayerCost(activations=layer.out_channels * _area(layer))
 
 
-def mul_cost(layer: Layer) -> LayerCost:
-    """An elementwise multiply (the [V3] squeeze-and-excite scale): no mult-adds in the papers' count."""
+def outputs_cost(layer: Layer) -> LayerCost:
+    """An op with no mult-adds in the papers' count and no params: the [V3] squeeze-and-excite multiply,
+    and a traced model's activation, add, softmax, ... rows."""
     return LayerCost(activations=layer.out_channels * _area(layer))
 
 
@@ -91,15 +92,21 @@ def attention_values_cost(layer: Layer) -> LayerCost:
                      activations=layer.out_channels * _area(layer))
 
 
+def attention_cost(layer: Layer) -> LayerCost:
+    """A traced scaled dot-product attention over `groups` heads: its output elements; its matmuls are work terms."""
+    return LayerCost(activations=layer.groups * layer.out_channels * layer.output_size[0])
+
+
 COST_FUNCTIONS: dict[str, Callable[[Layer], LayerCost]] = {
     "conv2d": conv_cost,
     "linear": linear_cost,
     "avgpool": pool_cost,
-    "mul": mul_cost,
+    **dict.fromkeys(("mul", "maxpool", "act", "add", "softmax", "matmul"), outputs_cost),
     "batchnorm": norm_cost,
     "layerscale": layer_scale_cost,
     "attn_qk": attention_logits_cost,
     "attn_av": attention_values_cost,
+    "attention": attention_cost,
 }
 
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-Op = Literal["conv2d", "linear", "avgpool", "mul"]
+Op = Literal["conv2d", "linear", "avgpool", "mul",
+             "batchnorm", "layerscale", "attn_qk", "attn_av",  # [V4] blocks
+             # rows a traced model adds (mncost.usermodel): ops that fold into no conv or FC layer
+             "maxpool", "act", "add", "softmax", "matmul", "attention"]
 Size = tuple[int, int]
 
 
@@ -35,6 +38,9 @@ class Layer:
     shortcut: str | None = None  # add the input of this named layer to the output
     operand: str | None = None  # op "mul": multiply the input of this named layer by this layer's input
     source: str | None = None  # read the output of this named layer, not the previous layer's ([V4] K/V branches)
+    # How the op ran when not as mncost.torch.build builds it (None): "F.relu", "nn.AvgPool2d",
+    # "torch.add", "Tensor.mean", ... Counters that hook modules or patch functions key on it.
+    call: str | None = None
 
     @property
     def kind(self) -> str:
@@ -43,8 +49,8 @@ class Layer:
             return "fc"
         if self.op == "avgpool":
             return "pool"
-        if self.op == "mul":
-            return "mul"
+        if self.op != "conv2d":
+            return self.op
         if self.groups == 1:
             return "pw" if self.kernel == 1 else "conv"
         if self.groups == self.in_channels == self.out_channels:
@@ -61,6 +67,8 @@ class Layer:
             return "Pool {}x{}".format(*self.input_size)
         if self.kind == "mul":
             return f"x 1x1x{self.in_channels}"
+        if self.op != "conv2d":
+            return ""
         if self.kind == "dw":
             return f"{k}x{self.in_channels} dw"
         groups = f" g{self.groups}" if self.groups > 1 else ""

@@ -29,18 +29,33 @@ def macs(layer: Layer) -> int:
 
 
 def batchnorm(layer: Layer) -> int:
-    """BatchNorm at inference: one scale-and-shift per output element."""
-    return output_elements(layer) if layer.norm else 0
+    """BatchNorm by an nn.BatchNorm module at inference: one scale-and-shift per output element."""
+    return output_elements(layer) if layer.norm and layer.call is None else 0
+
+
+def batchnorm_functional(layer: Layer) -> int:
+    """BatchNorm run as F.batch_norm by a module no counter has a rule for (timm's BatchNormAct2d)."""
+    return output_elements(layer) if layer.norm and layer.call is not None else 0
+
+
+def bn_params_functional(layer: Layer) -> int:
+    """The affine params of such a BatchNorm (in a module with children, so no leaf layer owns them)."""
+    return layer_cost(layer).bn_params if layer.op == "batchnorm" and layer.call is not None else 0
 
 
 def relu(layer: Layer) -> int:
-    """ReLU: one comparison per output element."""
-    return output_elements(layer) if layer.activation == "relu" else 0
+    """ReLU by an nn.ReLU module: one comparison per output element."""
+    return output_elements(layer) if layer.activation == "relu" and layer.call is None else 0
 
 
 def relu6(layer: Layer) -> int:
-    """ReLU6: one clamp per output element."""
-    return output_elements(layer) if layer.activation == "relu6" else 0
+    """ReLU6 by an nn.ReLU6 module: one clamp per output element."""
+    return output_elements(layer) if layer.activation == "relu6" and layer.call is None else 0
+
+
+def input_elements(layer: Layer) -> int:
+    """Elements of the layer's input tensor (batch 1)."""
+    return _elements(layer.in_channels, layer.input_size)
 
 
 def hardswish(layer: Layer) -> int:
@@ -64,13 +79,13 @@ def se_pool(layer: Layer) -> int:
 
 
 def avgpool(layer: Layer) -> int:
-    """Average pooling's additions: one per input element."""
-    return _elements(layer.in_channels, layer.input_size) if layer.op == "avgpool" else 0
+    """Average pooling by nn.AdaptiveAvgPool2d, its additions: one per input element."""
+    return input_elements(layer) if layer.op == "avgpool" and layer.call is None else 0
 
 
 def avgpool_div(layer: Layer) -> int:
-    """Average pooling's divisions: one per output element."""
-    return output_elements(layer) if layer.op == "avgpool" else 0
+    """Average pooling by nn.AdaptiveAvgPool2d, its divisions: one per output element."""
+    return output_elements(layer) if layer.op == "avgpool" and layer.call is None else 0
 
 
 def bias_add(layer: Layer) -> int:
@@ -132,6 +147,62 @@ class Term:
     count: Callable[[Layer], int]
 
 
+def _called(op: str, calls: tuple[str, ...], measure: Callable[[Layer], int], attr: str = "op") -> Callable[[Layer], int]:
+    """A term: measure(layer) on the rows of this op (or activation) run through one of these calls."""
+    def count(layer: Layer) -> int:
+        return measure(layer) if getattr(layer, attr) == op and layer.call in calls else 0
+    return count
+
+
+def softmax_ops(layer: Layer) -> int:
+    """nn.Softmax over K classes, per row: K exp, K-1 adds and K divisions."""
+    return (3 * layer.out_channels - 1) * layer.output_size[0] * layer.output_size[1] \
+        if layer.op == "softmax" and layer.call is None else 0
+
+
+def matmul_macs(layer: Layer) -> int:
+    """The multiply-adds of a matmul row, whichever way it was called."""
+    return layer.in_channels * output_elements(layer) if layer.op == "matmul" else 0
+
+
+def attention(layer: Layer) -> int:
+    """Scaled dot-product attention's two matmuls, Q K^T and A V, per head: L*S*(E + Ev) mult-adds."""
+    if layer.op != "attention":
+        return 0
+    (length, source), heads = layer.input_size, layer.groups
+    return heads * length * source * (layer.in_channels + layer.out_channels)
+
+
+def linear_tokens(layer: Layer) -> int:
+    """A Linear on T tokens counted once instead of T times: (T-1) * (weights + bias)."""
+    if layer.op != "linear":
+        return 0
+    cost = layer_cost(layer)
+    return (layer.output_size[0] * layer.output_size[1] - 1) * (cost.weights + cost.bias)
+
+
+def _unhooked(layer: Layer) -> bool:
+    """A conv or FC layer run by a module that is not exactly nn.Conv2d / nn.Linear (timm's Linear, F.linear)."""
+    return layer.op in ("conv2d", "linear") and layer.call is not None
+
+
+def macs_unhooked(layer: Layer) -> int:
+    """The mult-adds of such a layer: counters that look modules up by exact type skip them."""
+    return macs(layer) if _unhooked(layer) else 0
+
+
+def bias_add_unhooked(layer: Layer) -> int:
+    """Its bias adds."""
+    return bias_add(layer) if _unhooked(layer) else 0
+
+
+def params_unhooked(layer: Layer) -> int:
+    """Its weights and bias."""
+    return weights(layer) + bias(layer) if _unhooked(layer) else 0
+
+
+NAMED_MATMULS = ("torch.matmul", "Tensor.matmul", "torch.mm", "Tensor.mm", "torch.bmm", "Tensor.bmm")
+
 TERMS: dict[str, Term] = {t.name: t for t in (
     Term("macs", "conv+FC mult-adds", macs),
     Term("batchnorm", "BatchNorm", batchnorm),
@@ -149,6 +220,31 @@ TERMS: dict[str, Term] = {t.name: t for t in (
     Term("attention_softmax", "attention softmax", attention_softmax),
     Term("layer_scale", "layer scale", layer_scale),
     Term("gelu", "GELU", gelu),
+    # How the op was called matters to the counters that hook modules or patch functions:
+    Term("macs_unhooked", "conv/FC of a module subclass or F.linear", macs_unhooked),
+    Term("bias_add_unhooked", "their bias adds", bias_add_unhooked),
+    Term("params_unhooked", "their weights and bias", params_unhooked),
+    Term("batchnorm_functional", "F.batch_norm", batchnorm_functional),
+    Term("bn_params_functional", "BatchNorm params of F.batch_norm", bn_params_functional),
+    Term("relu_functional", "F.relu", _called("relu", ("F.relu",), output_elements, "activation")),
+    Term("relu6_functional", "F.relu6", _called("relu6", ("F.relu6",), output_elements, "activation")),
+    Term("avgpool_functional", "F.adaptive_avg_pool2d",
+         _called("avgpool", ("F.adaptive_avg_pool2d",), input_elements)),
+    Term("avgpool_fixed", "nn.AvgPool2d", _called("avgpool", ("nn.AvgPool2d",), input_elements)),
+    Term("avgpool_fixed_outputs", "nn.AvgPool2d outputs", _called("avgpool", ("nn.AvgPool2d",), output_elements)),
+    Term("avgpool_fixed_functional", "F.avg_pool2d", _called("avgpool", ("F.avg_pool2d",), input_elements)),
+    Term("maxpool", "nn.MaxPool2d", _called("maxpool", (None,), input_elements)),
+    Term("maxpool_functional", "F.max_pool2d", _called("maxpool", ("F.max_pool2d",), input_elements)),
+    Term("add", "adds (x + y)", _called("add", (None,), output_elements)),
+    Term("add_named", "torch.add / x.add(y)", _called("add", ("torch.add", "Tensor.add"), output_elements)),
+    Term("mul", "multiplies (x * y)", _called("mul", (None,), output_elements)),
+    Term("mul_named", "torch.mul / x.mul(y)", _called("mul", ("torch.mul", "Tensor.mul"), output_elements)),
+    Term("softmax_module", "nn.Softmax (exp, adds, divisions)", softmax_ops),
+    Term("softmax_patched", "softmax via F.softmax", _called("softmax", (None, "F.softmax"), output_elements)),
+    Term("matmul", "matmuls", matmul_macs),
+    Term("matmul_named", "torch.matmul / mm / bmm", _called("matmul", NAMED_MATMULS, matmul_macs)),
+    Term("attention", "attention matmuls (sdpa)", attention),
+    Term("linear_tokens", "Linear per token (counted once)", linear_tokens),
     Term("weights", "weights", weights),
     Term("bias", "bias", bias),
     Term("bn_params", "BatchNorm params", bn_params),

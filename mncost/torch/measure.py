@@ -1,19 +1,22 @@
-"""Run the popular counters on the real module of a Network: one small function per tool.
+"""Run the popular counters on a real module: one small function per tool.
 
-Each function builds a fresh module (the tools attach hooks, buffers and patches
-to it), runs its tool at batch 1 and returns the integer total and params the
-tool prints. A tool that is not installed is skipped with the reason.
+Each function takes a fresh module (the tools attach hooks, buffers and patches
+to it: a Network's is built anew, a user's model deep-copied) and a batch-1 input,
+runs its tool and returns the integer total and params the tool prints. A tool
+that is not installed is skipped with the reason.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import warnings
 from dataclasses import dataclass
 from typing import Callable
 
 import torch
+from torch import nn
 
 from ..layers import Network
 from .build import build_module, input_tensor
@@ -39,69 +42,69 @@ def _quiet() -> contextlib.ExitStack:
     return stack
 
 
-def pytorch_params(net: Network) -> Measurement:
+def pytorch_params(module: nn.Module, x: torch.Tensor) -> Measurement:
     """sum(p.numel()) over the trainable parameters; PyTorch prints no ops total."""
-    return Measurement(None, trainable_params(build_module(net)))
+    return Measurement(None, trainable_params(module))
 
 
-def fvcore_count(net: Network) -> Measurement:
+def fvcore_count(module: nn.Module, x: torch.Tensor) -> Measurement:
     """fvcore FlopCountAnalysis(...).total() and parameter_count(...)['']."""
     from fvcore.nn import parameter_count
 
-    module = build_module(net)
     with _quiet():
-        total = fvcore_analysis(module, input_tensor(net)).total()
+        total = fvcore_analysis(module, x).total()
     return Measurement(int(total), parameter_count(module)[""])
 
 
-def ptflops_count(net: Network) -> Measurement:
+def ptflops_count(module: nn.Module, x: torch.Tensor) -> Measurement:
     """ptflops get_model_complexity_info with its default backend, as raw numbers."""
     from ptflops import get_model_complexity_info
 
-    module = build_module(net)
     with _quiet():
-        macs, params = get_model_complexity_info(module, (net.layers[0].in_channels, *net.resolution),
-                                                 as_strings=False, print_per_layer_stat=False,
-                                                 verbose=False)
+        macs, params = get_model_complexity_info(module, tuple(x.shape[1:]), as_strings=False,
+                                                 print_per_layer_stat=False, verbose=False)
     if macs is None:
         raise RuntimeError("ptflops failed on the module")
     return Measurement(int(macs), int(params))
 
 
-def thop_count(net: Network) -> Measurement:
+def thop_count(module: nn.Module, x: torch.Tensor) -> Measurement:
     """thop profile; it returns floats, exact integers at these sizes."""
     from thop import profile
 
-    module = build_module(net)
     with _quiet():
-        macs, params = profile(module, (input_tensor(net),), verbose=False)
+        macs, params = profile(module, (x,), verbose=False)
     if macs != int(macs) or params != int(params):
         raise RuntimeError(f"thop returned fractional counts {macs}, {params}")
     return Measurement(int(macs), int(params))
 
 
-def torchinfo_count(net: Network) -> Measurement:
+def torchinfo_count(module: nn.Module, x: torch.Tensor) -> Measurement:
     """torchinfo summary: 'Total mult-adds' and 'Total params'."""
     from torchinfo import summary
 
-    module = build_module(net)
     with _quiet():
-        stats = summary(module, input_data=input_tensor(net), verbose=0)
+        stats = summary(module, input_data=x, verbose=0)
     return Measurement(int(stats.total_mult_adds), int(stats.total_params))
 
 
-def flop_counter_count(net: Network) -> Measurement:
+def flop_counter_count(module: nn.Module, x: torch.Tensor) -> Measurement:
     """torch.utils.flop_counter.FlopCounterMode total FLOPs; it prints no params."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    module = build_module(net)
+    module.eval()
     with _quiet(), FlopCounterMode(display=False) as counter:
-        module(input_tensor(net))
+        module(x)
     return Measurement(int(counter.get_total_flops()), None)
 
 
-# convention name -> (the module the tool is imported as, its measuring function)
-MEASURES: dict[str, tuple[str, Callable[[Network], Measurement]]] = {
+def _on_network(count: Callable[[nn.Module, torch.Tensor], Measurement]) -> Callable[[Network], Measurement]:
+    """The tool run on a fresh module of the Network."""
+    return lambda net: count(build_module(net), input_tensor(net))
+
+
+# convention name -> (the module the tool is imported as, its measuring function on a module and input)
+TOOLS: dict[str, tuple[str, Callable[[nn.Module, torch.Tensor], Measurement]]] = {
     "pytorch": ("torch", pytorch_params),
     "fvcore": ("fvcore", fvcore_count),
     "ptflops": ("ptflops", ptflops_count),
@@ -110,15 +113,24 @@ MEASURES: dict[str, tuple[str, Callable[[Network], Measurement]]] = {
     "torch-flop-counter": ("torch", flop_counter_count),
 }
 
+# convention name -> (the module the tool is imported as, its measuring function on a Network)
+MEASURES: dict[str, tuple[str, Callable[[Network], Measurement]]] = {
+    name: (module_name, _on_network(count)) for name, (module_name, count) in TOOLS.items()}
 
-def measure(net: Network, names: list[str] | None = None) -> dict[str, Measurement]:
-    """Run each installed tool (all, or the named conventions') on the module of the network."""
+
+def measure_module(module: nn.Module, x: torch.Tensor, names: list[str] | None = None) -> dict[str, Measurement]:
+    """Run each installed tool (all, or the named conventions') on a deep copy of the module."""
     results = {}
-    for name, (module_name, count) in MEASURES.items():
+    for name, (module_name, count) in TOOLS.items():
         if names is not None and name not in names:
             continue
         try:
-            results[name] = count(net)
+            results[name] = count(copy.deepcopy(module).eval(), x)
         except ImportError as error:  # not installed, or it cannot import here (thop needs distutils)
             results[name] = Measurement(None, None, f"skipped: {module_name} cannot be imported ({error})")
     return results
+
+
+def measure(net: Network, names: list[str] | None = None) -> dict[str, Measurement]:
+    """Run each installed tool (all, or the named conventions') on the module of the network."""
+    return measure_module(build_module(net), input_tensor(net), names)

@@ -1,0 +1,238 @@
+"""Record what a model executes: every torch call, the aten ops under it, and the module it ran in.
+
+One forward pass (eval, no_grad) under two modes: a TorchFunctionMode sees each call at the
+Python API level (F.relu, torch.add, `x + y` as Tensor.__add__, x.mean), which is what hook-
+and patch-based counters key on; a TorchDispatchMode sees the aten ops each call executes,
+which is what runs. Forward pre/post hooks on every module say which module each call ran in.
+The record is plain data (shapes, names, tensor ids); mncost.usermodel turns it into Layer rows.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import torch
+from torch import nn
+from torch.overrides import TorchFunctionMode
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_flatten
+
+from ..errors import MncostError
+from ..layers import Network
+from .audit import _one_line, load_target
+
+# Tensor methods an operator also reaches, and the operator's name: `x + y` is Tensor.add at __torch_function__
+OPERATORS = {"add": "__add__", "add_": "__iadd__", "mul": "__mul__", "mul_": "__imul__", "matmul": "__matmul__",
+             "sub": "__sub__", "div": "__truediv__"}
+
+# aten ops that move or view data and cost nothing in any counter's rule
+FREE_ATEN = {
+    "view", "_unsafe_view", "reshape", "t", "transpose", "permute", "expand", "clone", "contiguous",
+    "detach", "alias", "squeeze", "unsqueeze", "flatten", "select", "slice", "split", "split_with_sizes",
+    "unbind", "chunk", "cat", "stack", "empty", "empty_like", "zeros", "zeros_like", "ones", "fill_", "copy_",
+    "lift_fresh", "_to_copy", "to", "as_strided", "new_empty", "new_zeros", "_reshape_alias", "dropout",
+    "native_dropout", "sym_size", "sym_numel", "sym_stride", "is_same_size", "full", "scalar_tensor",
+    "arange", "_local_scalar_dense", "resolve_conj", "resolve_neg", "unfold",
+}
+
+
+@dataclass(frozen=True)
+class Aten:
+    """One aten op as it executed: its name, the shapes of its tensor arguments and of its output."""
+
+    name: str
+    inputs: tuple[tuple[int, ...], ...]
+    output: tuple[int, ...] | None
+
+
+@dataclass
+class Call:
+    """One Python-level torch call and what ran under it."""
+
+    function: str  # F.relu, torch.conv2d, Tensor.__add__, Tensor.mean, ...
+    module: str  # path of the innermost module running ("" for the root)
+    module_type: str  # that module's class name
+    leaf_op: bool  # True: the module is a torch.nn op module (nn.ReLU, ...) and this is its op
+    args: list[Any]  # tensor arguments as shapes, other arguments as they are
+    kwargs: dict[str, Any]
+    inputs: list[int]  # ids of the tensor arguments
+    output: int | None = None  # id of the (first) output tensor
+    shape: tuple[int, ...] | None = None  # its shape
+    aten: list[Aten] = field(default_factory=list)
+
+    @property
+    def costly(self) -> list[Aten]:
+        """The aten ops that are not views, copies or allocations."""
+        return [a for a in self.aten if a.name not in FREE_ATEN]
+
+
+@dataclass(frozen=True)
+class Trace:
+    """Every costly call of one forward pass, in order, and the model's modules."""
+
+    calls: tuple[Call, ...]
+    modules: dict[str, str]  # path -> class name
+
+
+def function_name(func: Any) -> str:
+    """A torch callable as users write it: F.relu, torch.add, Tensor.__add__, Tensor.mean."""
+    if hasattr(func, "tensor_method"):
+        return f"Tensor.{func.tensor_method}"
+    name = getattr(func, "__name__", None) or type(func).__name__
+    owner = getattr(func, "__objclass__", None)
+    if owner is not None and issubclass(owner, torch._C.TensorBase):
+        return f"Tensor.{name}"
+    if getattr(func, "__self__", None) is not None and isinstance(func.__self__, type) \
+            and issubclass(func.__self__, torch._C.TensorBase):
+        return f"Tensor.{name}"
+    module = getattr(func, "__module__", None) or ""
+    if module.startswith("torch.nn.functional") or module.startswith("torch._C._nn"):
+        return f"F.{name}"
+    return f"torch.{name}"
+
+
+def _shape(value: Any) -> Any:
+    return tuple(value.shape) if isinstance(value, torch.Tensor) else value
+
+
+def _is_op_module(module: nn.Module) -> bool:
+    """A torch.nn module without children (nn.ReLU, nn.Conv2d, ...), whose forward is one op."""
+    return type(module).__module__.startswith("torch.nn.") and not any(True for _ in module.children())
+
+
+class _Recorder(TorchFunctionMode):
+    """Python-level calls, attributed to the innermost running module (kept by forward hooks)."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.names = {module: name for name, module in model.named_modules(remove_duplicate=False)}
+        self.stack: list[nn.Module] = []
+        self.calls: list[Call] = []
+        self.current: Call | None = None
+        self.keep: list[torch.Tensor] = []  # tensors whose ids are recorded stay alive, so ids stay unique
+        self.explicit = False  # set while a Tensor method is called by name (x.add(y)), not by an operator
+        self.handles = [h for module in dict.fromkeys(self.names)
+                        for h in (module.register_forward_pre_hook(self.enter),
+                                  module.register_forward_hook(self.leave))]
+
+    def enter(self, module: nn.Module, args: Any) -> None:
+        self.stack.append(module)
+
+    def leave(self, module: nn.Module, args: Any, output: Any) -> None:
+        self.stack.pop()
+
+    def remove(self) -> None:
+        for handle in self.handles:
+            handle.remove()
+
+    def __torch_function__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
+        kwargs = kwargs or {}
+        if self.current is not None:  # nested in a call already being recorded
+            return func(*args, **kwargs)
+        module = self.stack[-1] if self.stack else None
+        name = function_name(func)
+        method = name.removeprefix("Tensor.")
+        if method in OPERATORS and method != name and not self.explicit:
+            name = f"Tensor.{OPERATORS[method]}"
+        tensors = [t for t in tree_flatten((args, kwargs))[0] if isinstance(t, torch.Tensor)]
+        call = Call(name, self.names.get(module, ""), type(module).__name__ if module else "",
+                    module is not None and _is_op_module(module),
+                    [_shape(a) for a in args], {k: _shape(v) for k, v in kwargs.items()},
+                    [id(t) for t in tensors])
+        self.current = call
+        try:
+            out = func(*args, **kwargs)
+        finally:
+            self.current = None
+        if call.costly:
+            first = next((t for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor)), None)
+            if first is not None:
+                call.output, call.shape = id(first), tuple(first.shape)
+                self.keep.append(first)
+            self.keep.extend(tensors)
+            self.calls.append(call)
+        return out
+
+
+class _Aten(TorchDispatchMode):
+    """The aten ops each recorded call executes."""
+
+    def __init__(self, recorder: _Recorder) -> None:
+        super().__init__()
+        self.recorder = recorder
+
+    def __torch_dispatch__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
+        out = func(*args, **(kwargs or {}))
+        call = self.recorder.current
+        if call is not None:
+            first = next((t for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor)), None)
+            call.aten.append(Aten(func.overloadpacket.__name__,
+                                  tuple(tuple(a.shape) for a in tree_flatten(args)[0] if isinstance(a, torch.Tensor)),
+                                  tuple(first.shape) if first is not None else None))
+        return out
+
+
+def _named(recorder: _Recorder, name: str, method: Any) -> Any:
+    """A Tensor method that, called by name, tells the recorder so (the operator form does not pass here)."""
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        outer, recorder.explicit = recorder.explicit, True
+        try:
+            return method(*args, **kwargs)
+        finally:
+            recorder.explicit = outer
+    wrapper.tensor_method = name  # what __torch_function__ receives for both `x + y` and x.add(y)
+    return wrapper
+
+
+@contextmanager
+def _named_methods(recorder: _Recorder) -> Iterator[None]:
+    """Tensor.add, .mul, .matmul, ... wrapped while tracing: `x + y` and `x.add(y)` reach __torch_function__
+    with the same function, and hook- or patch-based counters see only the named call."""
+    originals = {name: getattr(torch.Tensor, name) for name in OPERATORS}
+    try:
+        for name, method in originals.items():
+            setattr(torch.Tensor, name, _named(recorder, name, method))
+        yield
+    finally:
+        for name, method in originals.items():
+            setattr(torch.Tensor, name, method)
+
+
+def trace(model: nn.Module, x: torch.Tensor) -> Trace:
+    """One forward pass of model on x (eval, no_grad), recorded; a failure is one line naming the module."""
+    model.eval()
+    recorder = _Recorder(model)
+    try:
+        with torch.no_grad(), _named_methods(recorder), recorder, _Aten(recorder):
+            model(x)
+    except Exception as error:
+        where = recorder.names.get(recorder.stack[-1], "") if recorder.stack else ""
+        raise MncostError(f"forward pass on input {tuple(x.shape)} failed in {where or 'the model'}"
+                          f"{f' ({type(recorder.stack[-1]).__name__})' if recorder.stack else ''}: "
+                          f"{_one_line(error)}") from None
+    finally:
+        recorder.remove()
+    return Trace(tuple(recorder.calls), {name: type(m).__name__ for name, m in model.named_modules()})
+
+
+def parse_input(text: str) -> tuple[int, ...]:
+    """An input shape NxCxHxW (batch 1), as in --input 1x3x224x224."""
+    try:
+        shape = tuple(int(side) for side in text.lower().split("x"))
+    except ValueError:
+        shape = ()
+    if len(shape) != 4 or min(shape) < 1:
+        raise MncostError(f"input {text!r} is invalid; use NxCxHxW with positive sides, as in 1x3x224x224")
+    if shape[0] != 1:
+        raise MncostError(f"input {text!r}: counts are per image; use batch 1, as in 1x{'x'.join(map(str, shape[1:]))}")
+    return shape
+
+
+def model_network(target: str, shape: tuple[int, ...] = (1, 3, 224, 224)) -> tuple[nn.Module, Network]:
+    """Load TARGET, trace one forward pass on a zero input of this shape, and return it with its Network."""
+    from ..usermodel import network_of
+
+    model = load_target(target)
+    return model, network_of(trace(model, torch.zeros(shape)), target, shape[2:])

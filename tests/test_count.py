@@ -1,0 +1,165 @@
+"""`mncost count` and `mncost compare TARGET`: any model's rows predict every counter's own total on it.
+
+Truth is each counter run on the real module (fvcore, ptflops, thop, torchinfo, torch's flop
+counter, PyTorch's parameters), on models mncost did not build: pytorchcv and geffnet MobileNets,
+tutorial-style models written here, a ResNet-style net and an attention net.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+
+import pytest
+import torch
+from hypothesis import given, settings, strategies as st
+
+from mncost.archs import get_spec, network
+from mncost.conventions import compare, ledger, with_classes
+from mncost.torch.measure import TOOLS, measure_module
+from mncost.torch.trace import model_network
+
+from conftest import import_timm, run_cli
+
+MODELS = {
+    "tutorial-v1": "tests/count_models.py:TutorialV1",
+    "pytorchcv-v1": "pytorchcv.models.mobilenet:mobilenet_w1",
+    "pytorchcv-v2": "pytorchcv.models.mobilenetv2:mobilenetv2_w1",
+    "pytorchcv-v1b": "pytorchcv.models.mobilenetb:mobilenetb_w1",
+    "pytorchcv-v2b": "pytorchcv.models.mobilenetv2:mobilenetv2b_w1",
+    "geffnet-v2": "geffnet.gen_efficientnet:mobilenetv2_100",
+    "timm-v2": "timm:create_model('mobilenetv2_100')",
+    "timm-v3": "timm:create_model('mobilenetv3_large_100')",
+    "functional": "tests/count_models.py:FunctionalNet",
+    "resnet": "tests/count_models.py:SmallResNet",
+    "attention": "tests/count_models.py:ConvAttentionNet",
+}
+SHAPE = (1, 3, 224, 224)
+
+
+@functools.lru_cache(maxsize=None)
+def traced(target: str, shape: tuple[int, ...] = SHAPE):
+    if target.startswith("timm:"):
+        import_timm()  # through the test-only torchvision stand-in
+    return model_network(target, shape)
+
+
+@pytest.mark.parametrize("tool", list(TOOLS))
+@pytest.mark.parametrize("model", list(MODELS))
+def test_every_counter_measures_what_the_rows_predict(model, tool):
+    module, net = traced(MODELS[model])
+    entry = {e.convention.name: e for e in ledger(net).entries}[tool]
+    measured = measure_module(module, torch.zeros(SHAPE), [tool])[tool]
+    assert measured.note == ""
+    assert (measured.total, measured.params) == (entry.total if measured.total is not None else None, entry.params)
+
+
+def test_tutorial_v1_softmax_is_what_ptflops_and_thop_add_to_v1():
+    """The tutorial V1 is [V1] plus nn.Softmax: ptflops prints 1,000 more, thop 2,999 (3K - 1) more."""
+    module, net = traced(MODELS["tutorial-v1"])
+    arch = {e.convention.name: e for e in compare("v1").entries}
+    measured = measure_module(module, torch.zeros(SHAPE), ["ptflops", "thop", "fvcore"])
+    assert measured["ptflops"].total - arch["ptflops"].total == 1000
+    assert measured["thop"].total - arch["thop"].total == 2999
+    assert measured["fvcore"].total == arch["fvcore"].total
+    own = {e.convention.name: e for e in ledger(net).entries}
+    assert own["ptflops"].terms["softmax_patched"] == 1000
+    assert own["thop"].terms["softmax_module"] == 2999
+
+
+def test_timm_modules_the_counters_have_no_rule_for_are_named_terms():
+    """timm's BatchNormAct2d and Linear subclass nn modules: ptflops and thop look rules up by exact type."""
+    _, net = traced(MODELS["timm-v3"])
+    entries = {e.convention.name: e for e in ledger(net).entries}
+    classifier = net.layers[-1]
+    assert classifier.op == "linear" and classifier.call == "F.linear"
+    assert entries["thop"].terms["macs_unhooked"] == -classifier.in_channels * classifier.out_channels
+    assert entries["thop"].params_terms["params_unhooked"] == -(classifier.in_channels + 1) * classifier.out_channels
+    _, net = traced(MODELS["timm-v2"])
+    entries = {e.convention.name: e for e in ledger(net).entries}
+    assert "batchnorm" not in entries["ptflops"].terms and entries["fvcore"].terms["batchnorm_functional"] > 0
+
+
+def test_how_an_op_was_called_is_a_named_term():
+    _, net = traced(MODELS["functional"])
+    calls = {layer.call for layer in net.layers}
+    assert {"F.relu", "F.relu6", "torch.add", "F.adaptive_avg_pool2d", "Tensor.mean", "Tensor.__add__",
+            "F.softmax"} <= calls
+    ptflops = {e.convention.name: e for e in ledger(net).entries}["ptflops"]
+    for term in ("relu_functional", "relu6_functional", "add_named", "avgpool_functional", "softmax_patched"):
+        assert ptflops.terms[term] > 0, term
+    assert "add" not in ptflops.terms  # `pooled + x.mean(...)`: the operator is not patched
+
+
+def test_same_engine_for_the_arch_and_for_mncosts_own_module():
+    """Tracing the module mncost builds for V2 gives the arch's own Layer rows, hence its ledger."""
+    for arch, alpha, res in [("v2", 1.0, 224), ("v1", 0.5, 160), ("v2", 0.35, 192)]:
+        _, net = model_network(f"tests/own_models.py:mncost_module(arch={arch!r}, alpha={alpha}, res={res})",
+                               (1, 3, res, res))
+        assert net.layers == network(arch, alpha, res, 1000).layers
+    arch_json = json.loads(run_cli("compare", "--arch", "v2", "--format", "json").stdout)
+    target_json = json.loads(run_cli("compare", "tests/own_models.py:mncost_module", "--format", "json").stdout)
+    assert arch_json["conventions"] == target_json["conventions"]
+
+
+@pytest.mark.parametrize("arch", ["v1", "v2"])
+def test_a_traced_models_classes_change_as_the_arch_rebuilds(arch):
+    net = network(arch, 1.0, 224, 1000)
+    assert with_classes(net, 1001).layers == network(get_spec(arch), 1.0, 224, 1001).layers
+
+
+@settings(max_examples=4, deadline=None)
+@given(model=st.sampled_from(["functional", "resnet", "tutorial-v1"]),
+       side=st.tuples(st.integers(64, 200), st.integers(64, 200)))
+def test_counters_match_at_any_input_size(model, side):
+    shape = (1, 3, *side)
+    module, net = traced(MODELS[model], shape)
+    measured = measure_module(module, torch.zeros(shape), ["fvcore", "ptflops", "thop", "torchinfo"])
+    for e in ledger(net).entries:
+        if e.convention.name in measured:
+            assert measured[e.convention.name].total == e.total, e.convention.name
+
+
+def test_cli_count_formats_carry_exact_counts():
+    out = run_cli("count", MODELS["resnet"], "--input", "1x3x160x128", "--format", "json")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    module, net = traced(MODELS["resnet"], (1, 3, 160, 128))
+    assert sum(layer["macs"] for layer in doc["layers"]) == \
+        measure_module(module, torch.zeros(1, 3, 160, 128), ["torch-flop-counter"])["torch-flop-counter"].total // 2
+    assert sum(layer["params"] for layer in doc["layers"]) == sum(p.numel() for p in module.parameters())
+    md = run_cli("count", MODELS["resnet"], "--format", "md")
+    assert md.returncode == 0 and "| layers.1.downsample" in md.stdout and "nn.AvgPool2d" in md.stdout
+    csv = run_cli("count", MODELS["attention"], "--format", "csv")
+    assert csv.returncode == 0 and "F.scaled_dot_product_attention" in csv.stdout
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["count", "tests/count_models.py:Nope"], "has no 'Nope'"),
+    (["count", MODELS["functional"], "--input", "2x3x64x64"], "use batch 1"),
+    (["count", MODELS["functional"], "--input", "1x3x64"], "NxCxHxW"),
+    (["count", MODELS["tutorial-v1"], "--input", "1x4x64x64"], "forward pass on input (1, 4, 64, 64) failed in conv1"),
+    (["compare", "tests/count_models.py:FunctionalNet(width=2)"], "FunctionalNet(...) raised TypeError"),
+    (["compare", MODELS["functional"], "--res", "160"], "--res describe a built-in arch"),
+])
+def test_cli_user_errors_exit_2_with_one_line(argv, message):
+    out = run_cli(*argv)
+    assert out.returncode == 2
+    assert out.stderr.startswith("mncost: error: ") and message in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1 and out.stdout == ""
+
+
+def test_cli_compare_target_measure_exits_0_when_all_match():
+    out = run_cli("compare", MODELS["functional"], "--input", "1x3x96x96", "--measure", "--format", "json")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert {c["name"]: c["match"] for c in doc["conventions"] if c["match"] is not None} == dict.fromkeys(TOOLS, True)
+
+
+def test_an_op_no_row_understands_is_named_not_dropped_silently():
+    target = "tests/count_models.py:LayerNormNet"
+    count = run_cli("count", target, "--input", "1x3x32x32", "--format", "md")
+    assert count.returncode == 0 and "F.layer_norm (native_layer_norm) in norm: counted by no term" in count.stdout
+    compare = run_cli("compare", target, "--input", "1x3x32x32", "--format", "json")
+    assert compare.returncode == 0
+    assert compare.stderr == "mncost: note: F.layer_norm (native_layer_norm) in norm: counted by no term\n"
