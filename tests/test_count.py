@@ -163,3 +163,19 @@ def test_an_op_no_row_understands_is_named_not_dropped_silently():
     compare = run_cli("compare", target, "--input", "1x3x32x32", "--format", "json")
     assert compare.returncode == 0
     assert compare.stderr == "mncost: note: F.layer_norm (native_layer_norm) in norm: counted by no term\n"
+
+
+@pytest.mark.parametrize("body", ["sys.exit(3)", "sys.exit(0)", "raise KeyboardInterrupt", "raise ValueError('no')"])
+@pytest.mark.parametrize("command", ["count", "compare"])
+def test_user_code_that_exits_raises_or_prints_is_one_line_exit_2(tmp_path, command, body):
+    (tmp_path / "faulty.py").write_text(
+        "import sys\nimport torch\n\n\nclass Faulty(torch.nn.Module):\n    def forward(self, x):\n"
+        f"        print('debug output')\n        {body}\n")
+    out = run_cli(command, f"{tmp_path}/faulty.py:Faulty", "--format", "json")
+    assert out.returncode == 2 and out.stdout == "", (out.stdout, out.stderr)
+    assert out.stderr.splitlines()[-1].startswith("mncost: error: forward pass") and "Traceback" not in out.stderr
+
+
+def test_an_input_too_large_to_run_is_refused_before_the_model_is_loaded():
+    out = run_cli("count", "tests/count_models.py:TutorialV1", "--input", "1x3x99999x99999")
+    assert out.returncode == 2 and "would not fit in memory" in out.stderr and len(out.stderr.splitlines()) == 1

@@ -9,6 +9,8 @@ The record is plain data (shapes, names, tensor ids); mncost.usermodel turns it 
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Iterator
@@ -21,7 +23,7 @@ from torch.utils._pytree import tree_flatten
 
 from ..errors import MncostError
 from ..layers import Network
-from .audit import _one_line, load_target
+from .audit import USER_ERRORS, _one_line, _user_code, load_target
 
 # Tensor methods an operator also reaches, and the operator's name: `x + y` is Tensor.add at __torch_function__
 OPERATORS = {"add": "__add__", "add_": "__iadd__", "mul": "__mul__", "mul_": "__imul__", "matmul": "__matmul__",
@@ -202,12 +204,14 @@ def _named_methods(recorder: _Recorder) -> Iterator[None]:
 
 def trace(model: nn.Module, x: torch.Tensor) -> Trace:
     """One forward pass of model on x (eval, no_grad), recorded; a failure is one line naming the module."""
-    model.eval()
+    with _user_code("the model's eval() raised "):
+        model.eval()
     recorder = _Recorder(model)
     try:
-        with torch.no_grad(), _named_methods(recorder), recorder, _Aten(recorder):
+        with contextlib.redirect_stdout(sys.stderr), torch.no_grad(), _named_methods(recorder), recorder, \
+                _Aten(recorder):
             model(x)
-    except Exception as error:
+    except USER_ERRORS as error:
         where = recorder.names.get(recorder.stack[-1], "") if recorder.stack else ""
         raise MncostError(f"forward pass on input {tuple(x.shape)} failed in {where or 'the model'}"
                           f"{f' ({type(recorder.stack[-1]).__name__})' if recorder.stack else ''}: "
@@ -215,6 +219,9 @@ def trace(model: nn.Module, x: torch.Tensor) -> Trace:
     finally:
         recorder.remove()
     return Trace(tuple(recorder.calls), {name: type(m).__name__ for name, m in model.named_modules()})
+
+
+MAX_INPUT_ELEMENTS = 3 * 4096 * 4096  # a 4096x4096 RGB image: the activations of a real model are many times more
 
 
 def parse_input(text: str) -> tuple[int, ...]:
@@ -227,6 +234,9 @@ def parse_input(text: str) -> tuple[int, ...]:
         raise MncostError(f"input {text!r} is invalid; use NxCxHxW with positive sides, as in 1x3x224x224")
     if shape[0] != 1:
         raise MncostError(f"input {text!r}: counts are per image; use batch 1, as in 1x{'x'.join(map(str, shape[1:]))}")
+    if shape[1] * shape[2] * shape[3] > MAX_INPUT_ELEMENTS:
+        raise MncostError(f"input {text!r} has more than {MAX_INPUT_ELEMENTS:,} elements; a forward pass on it "
+                          "would not fit in memory")
     return shape
 
 
