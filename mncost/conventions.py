@@ -44,29 +44,31 @@ class Convention:
         return sum(scale * term_total(name, net) for name, scale in self.params.items())
 
 
-ALL_PARAMS = {"weights": 1, "bias": 1, "bn_params": 1}
+ALL_PARAMS = {"weights": 1, "layer_scale_params": 1, "bias": 1, "bn_params": 1}
+# [V4] attention matmuls: counted by the tools that see torch.matmul (measured on mncost's module).
+ATTENTION = {"attention_macs": 1}
 
 CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
     Convention(
         "paper", "[V1]/[V2] papers",
         "conv and FC multiply-adds only; params = conv and FC weights (no BatchNorm, no FC bias)",
-        "mult-adds", {"macs": 1}, {"weights": 1}),
+        "mult-adds", {"macs": 1, **ATTENTION}, {"weights": 1, "layer_scale_params": 1}),
     Convention(
         "slim", "tensorflow/models research/slim checkpoint tables",
         "always 1001 classes (background + 1000); conv and FC multiply-adds; "
         "params = weights and biases, BatchNorm excluded",
-        "MACs", {"macs": 1}, {"weights": 1, "bias": 1}, classes=1001),
+        "MACs", {"macs": 1, **ATTENTION}, {"weights": 1, "layer_scale_params": 1, "bias": 1}, classes=1001),
     Convention(
         "pytorch", "torch.nn.Module.parameters()",
         "params = every trainable parameter (weights, FC bias, BatchNorm weight and bias); "
         "mult-adds as the paper",
-        "mult-adds", {"macs": 1}, ALL_PARAMS, package="torch", version="2.13.0"),
+        "mult-adds", {"macs": 1, **ATTENTION}, ALL_PARAMS, package="torch", version="2.13.0"),
     Convention(
         "fvcore", "fvcore FlopCountAnalysis",
         "one flop per multiply-add of aten::_convolution and aten::linear (bias not counted); "
         "aten::batch_norm in eval mode 2 per element (affine); aten::adaptive_avg_pool2d 1 per input "
         "element; relu, hardtanh (ReLU6), add and dropout ignored; params = parameter_count (all)",
-        "flops", {"macs": 1, "batchnorm": 2, "avgpool": 1}, ALL_PARAMS,
+        "flops", {"macs": 1, **ATTENTION, "batchnorm": 2, "avgpool": 1}, ALL_PARAMS,
         package="fvcore", version="0.1.5.post20221221"),
     Convention(
         "ptflops", "ptflops get_model_complexity_info",
@@ -75,8 +77,10 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
         "element; the patched F.relu and F.adaptive_avg_pool2d, which nn.ReLU and "
         "nn.AdaptiveAvgPool2d call, count ReLU and the pool a second time (nn.ReLU6 calls the "
         "unpatched F.hardtanh); a residual `x + y` is not seen (only torch.add / Tensor.add are "
-        "patched); params = all trainable",
-        "MACs", {"macs": 1, "bias_add": 1, "batchnorm": 2, "relu": 2, "relu6": 1, "avgpool": 2},
+        "patched); params = all trainable; [V4] nn.GELU counted twice like nn.ReLU (module hook and the "
+        "patched F.gelu), torch.matmul (attention) counted",
+        "MACs", {"macs": 1, **ATTENTION, "bias_add": 1, "batchnorm": 2, "relu": 2, "relu6": 1, "avgpool": 2,
+                 "gelu": 2},
         ALL_PARAMS, package="ptflops", version="0.7.5"),
     Convention(
         "thop", "thop profile",
@@ -84,22 +88,24 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
         "ignored); BatchNorm 2 per element, doubled when affine (4); nn.ReLU, nn.ReLU6 and Dropout "
         "zero_ops; AdaptiveAvgPool2d (kernel + 1) per output element = input elements + one "
         "division per output; adds not seen; total returned as a float; params = leaf modules "
-        "with a rule (all here)",
-        "MACs", {"macs": 1, "batchnorm": 4, "avgpool": 1, "avgpool_div": 1}, ALL_PARAMS,
+        "with a rule (all here); [V4] attention matmuls (no module) and layer-scale gammas (a module "
+        "with no rule) not seen",
+        "MACs", {"macs": 1, "batchnorm": 4, "avgpool": 1, "avgpool_div": 1},
+        {"weights": 1, "bias": 1, "bn_params": 1},
         package="thop", version="0.1.1.post2209072238"),
     Convention(
         "torchinfo", "torchinfo summary",
         "'Total mult-adds': per leaf module, each weight and bias parameter times the output's "
         "spatial size for Conv layers and times the batch (1) otherwise: conv multiply-adds, FC "
         "weights and bias, BatchNorm weight and bias once per channel; activations, pooling and "
-        "adds count nothing; params = all",
+        "adds count nothing; params = all; [V4] attention matmuls (no module) not counted",
         "mult-adds", {"macs": 1, "bias_add": 1, "bn_params": 1}, ALL_PARAMS,
         package="torchinfo", version="1.8.0"),
     Convention(
         "torch-flop-counter", "torch.utils.flop_counter.FlopCounterMode",
         "2 FLOPs per multiply-add of convolution and addmm/mm (bias not counted); BatchNorm, "
         "activations, pooling and adds not counted; reports no params",
-        "FLOPs", {"macs": 2}, None, package="torch", version="2.13.0"),
+        "FLOPs", {"macs": 2, "attention_macs": 2}, None, package="torch", version="2.13.0"),
 )}
 
 PAPER = CONVENTIONS["paper"]

@@ -10,10 +10,10 @@ from conftest import ROOT, run_cli
 README = (ROOT / "README.md").read_text()
 
 
-def console_blocks(command_prefix: str) -> list[tuple[list[str], str]]:
-    """(argv, pasted output) for each `$ mncost ...` line inside a console block."""
+def console_blocks(command_prefix: str, text: str = README) -> list[tuple[list[str], str]]:
+    """(argv, pasted output) for each `$ mncost ...` line inside a console block of text (the README)."""
     found = []
-    for block in re.findall(r"```console\n(.*?)```", README, flags=re.S):
+    for block in re.findall(r"```console\n(.*?)```", text, flags=re.S):
         for match in re.finditer(r"^\$ (mncost .*)\n((?:(?!\$ ).*\n)*)", block, flags=re.M):
             if match.group(1).startswith(command_prefix):
                 found.append((shlex.split(match.group(1))[1:], match.group(2)))

@@ -230,3 +230,44 @@ def test_sweep_and_fit_on_v4():
     [config] = fit("v4-hybrid-medium", "1G", res="256")["configs"]
     assert analyze("v4-hybrid-medium", config["alpha"], 256).totals.macs <= 10**9 \
         < analyze("v4-hybrid-medium", round(config["alpha"] + 0.01, 2), 256).totals.macs
+
+
+def test_docs_v4_output_is_real():
+    """Every `$ mncost ...` block and the Python snippet's output in docs/v4.md are what they print now."""
+    import contextlib
+    import io
+    import re
+
+    from conftest import ROOT, run_cli
+    from test_readme import console_blocks
+
+    text = (ROOT / "docs" / "v4.md").read_text()
+    blocks = console_blocks("mncost", text)
+    assert len(blocks) >= 5
+    for argv, pasted in blocks:
+        if argv[0] == "crosscheck":
+            continue  # torch + fvcore: checked layer by layer in test_every_layer_of_the_built_module_equals_fvcore
+        out = run_cli(*argv)
+        assert out.stdout + out.stderr == pasted, f"docs/v4.md output of `mncost {' '.join(argv)}` is stale"
+    snippet, printed = re.search(r"```python\n(.*?)```\n\nprints\n\n```text\n(.*?)```", text, flags=re.S).groups()
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        exec(snippet, {})
+    assert buffer.getvalue() == printed
+
+
+@pytest.mark.parametrize("tool", ["pytorch", "fvcore", "ptflops", "thop", "torchinfo", "torch-flop-counter"])
+@pytest.mark.parametrize("arch,alpha,res", [("v4-hybrid-medium", 1.0, "64x96"), ("v4-hybrid-large", 0.5, 64)])
+def test_the_ledger_predicts_each_counter_on_a_hybrid(arch, alpha, res, tool):
+    """Each tool run on mncost's own module equals the ledger's prediction, attention and layer scale included:
+    thop and torchinfo never see the matmuls, thop misses the layer-scale gammas."""
+    from mncost.conventions import compare
+    from mncost.torch.measure import MEASURES
+
+    entry = {e.convention.name: e for e in compare(arch, alpha, res).entries}[tool]
+    measured = MEASURES[tool][1](entry.network)
+    assert measured.note == ""
+    assert measured.total is None or measured.total == entry.total
+    assert measured.params == entry.params
+    if tool in ("thop", "torchinfo"):
+        assert "attention_macs" in entry.terms and entry.terms["attention_macs"] < 0
