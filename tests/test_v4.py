@@ -271,3 +271,14 @@ def test_the_ledger_predicts_each_counter_on_a_hybrid(arch, alpha, res, tool):
     assert measured.params == entry.params
     if tool in ("thop", "torchinfo"):
         assert "attention_macs" in entry.terms and entry.terms["attention_macs"] < 0
+
+
+@pytest.mark.parametrize("argv", [["table", "--arch", "v4-hybrid-large"], ["paper", "v4-table6"],
+                                  ["compare", "--arch", "v4-hybrid-medium"],
+                                  ["sweep", "--arch", "v4-hybrid-medium", "--alpha", "0.5,1", "--res", "224,384"],
+                                  ["fit", "--arch", "v4-conv-small", "--max-macs", "100M"]], ids=" ".join)
+def test_v4_analytic_commands_stay_torch_free(argv):
+    from conftest import heavy_imports
+
+    assert heavy_imports(argv, ("torch", "fvcore", "pandas", "matplotlib")) == []
+
