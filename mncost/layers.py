@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-Op = Literal["conv2d", "linear", "avgpool", "mul"]
+Op = Literal["conv2d", "linear", "avgpool", "mul", "batchnorm", "layerscale", "attn_qk", "attn_av"]
 Size = tuple[int, int]
 
 
