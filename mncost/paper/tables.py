@@ -275,6 +275,23 @@ def v2_table3() -> PaperTable:
     return _table("v2-table3", data.V2_TABLE3, rows, V2_TABLE3_RULE)
 
 
+TABLES: dict[str, Callable[[], PaperTable]] = {
+    "v1-table2": v1_table2, "v1-table3": v1_table3, "v1-table4": v1_table4, "v1-table5": v1_table5,
+    "v1-table6": v1_table6, "v1-table7": v1_table7, "v1-table8": v1_table8, "v1-table9": v1_table9,
+    "v1-slim": v1_slim, "v2-table3": v2_table3, "v2-table4": v2_table4, "v2-slim": v2_slim,
+}
+
+
+def paper_tables(ids: list[str] | None = None) -> list[PaperTable]:
+    """The named tables (all of them when none are named), or a MncostError naming a bad id."""
+    for table_id in ids or []:
+        if table_id not in TABLES:
+            raise MncostError(f"unknown paper table {table_id!r}; use one of: {', '.join(TABLES)}")
+    return [TABLES[table_id]() for table_id in (ids or TABLES)]
+
+
+# --- [V4] ---
+
 BILLION = Decimal(10**9)
 V4_MODELS = {"MNv4-Conv-S": ("v4-conv-small", 1.0), "MNv4-Conv-M": ("v4-conv-medium", 1.0),
              "MNv4-Hybrid-M": ("v4-hybrid-medium", 1.0), "MNv4-Conv-L": ("v4-conv-large", 1.0),
@@ -319,17 +336,4 @@ def v4_table6() -> PaperTable:
                   "Top-1 and latency are published only; '-' and 'Failed' cells are left empty.")
 
 
-TABLES: dict[str, Callable[[], PaperTable]] = {
-    "v1-table2": v1_table2, "v1-table3": v1_table3, "v1-table4": v1_table4, "v1-table5": v1_table5,
-    "v1-table6": v1_table6, "v1-table7": v1_table7, "v1-table8": v1_table8, "v1-table9": v1_table9,
-    "v1-slim": v1_slim, "v2-table3": v2_table3, "v2-table4": v2_table4, "v2-slim": v2_slim,
-    "v4-table6": v4_table6,
-}
-
-
-def paper_tables(ids: list[str] | None = None) -> list[PaperTable]:
-    """The named tables (all of them when none are named), or a MncostError naming a bad id."""
-    for table_id in ids or []:
-        if table_id not in TABLES:
-            raise MncostError(f"unknown paper table {table_id!r}; use one of: {', '.join(TABLES)}")
-    return [TABLES[table_id]() for table_id in (ids or TABLES)]
+TABLES["v4-table6"] = v4_table6
