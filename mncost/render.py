@@ -108,7 +108,8 @@ def to_rich(table: Table, natural_widths: bool = False):
     rows = _text_rows(table)
     for i, c in enumerate(table.columns):
         width = max([cell_len(c.header), *(cell_len(row[i]) for row in rows)]) if natural_widths else None
-        rich_table.add_column(c.header, justify="left" if c.kind == "text" else "right", width=width)
+        rich_table.add_column(c.header, justify="left" if c.kind == "text" else "right", width=width,
+                              no_wrap=natural_widths)
     for i, row in enumerate(rows):
         is_total = table.totals is not None and i == len(rows) - 1
         rich_table.add_row(*row, style="bold" if is_total else None, end_section=i == len(rows) - 2 and table.totals is not None)
