@@ -45,7 +45,9 @@ class Convention:
 
 
 ALL_PARAMS = {"weights": 1, "layer_scale_params": 1, "bias": 1, "bn_params": 1}
-# [V4] attention matmuls: counted by the tools that see torch.matmul (measured on mncost's module).
+# [V4] attention matmuls: counted by the tools that see torch.matmul (measured on mncost's module); thop and
+# torchinfo hook modules only and never see them; thop also skips the layer-scale gammas (no rule for that module).
+# ptflops counts nn.GELU twice, as nn.ReLU (its module hook and the patched F.gelu).
 ATTENTION = {"attention_macs": 1}
 
 CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
@@ -77,8 +79,7 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
         "element; the patched F.relu and F.adaptive_avg_pool2d, which nn.ReLU and "
         "nn.AdaptiveAvgPool2d call, count ReLU and the pool a second time (nn.ReLU6 calls the "
         "unpatched F.hardtanh); a residual `x + y` is not seen (only torch.add / Tensor.add are "
-        "patched); params = all trainable; [V4] nn.GELU counted twice like nn.ReLU (module hook and the "
-        "patched F.gelu), torch.matmul (attention) counted",
+        "patched); params = all trainable",
         "MACs", {"macs": 1, **ATTENTION, "bias_add": 1, "batchnorm": 2, "relu": 2, "relu6": 1, "avgpool": 2,
                  "gelu": 2},
         ALL_PARAMS, package="ptflops", version="0.7.5"),
@@ -88,8 +89,7 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
         "ignored); BatchNorm 2 per element, doubled when affine (4); nn.ReLU, nn.ReLU6 and Dropout "
         "zero_ops; AdaptiveAvgPool2d (kernel + 1) per output element = input elements + one "
         "division per output; adds not seen; total returned as a float; params = leaf modules "
-        "with a rule (all here); [V4] attention matmuls (no module) and layer-scale gammas (a module "
-        "with no rule) not seen",
+        "with a rule (all here)",
         "MACs", {"macs": 1, "batchnorm": 4, "avgpool": 1, "avgpool_div": 1},
         {"weights": 1, "bias": 1, "bn_params": 1},
         package="thop", version="0.1.1.post2209072238"),
@@ -98,7 +98,7 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
         "'Total mult-adds': per leaf module, each weight and bias parameter times the output's "
         "spatial size for Conv layers and times the batch (1) otherwise: conv multiply-adds, FC "
         "weights and bias, BatchNorm weight and bias once per channel; activations, pooling and "
-        "adds count nothing; params = all; [V4] attention matmuls (no module) not counted",
+        "adds count nothing; params = all",
         "mult-adds", {"macs": 1, "bias_add": 1, "bn_params": 1}, ALL_PARAMS,
         package="torchinfo", version="1.8.0"),
     Convention(
