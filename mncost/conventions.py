@@ -46,23 +46,27 @@ class Convention:
         return sum(scale * term_total(name, net) for name, scale in self.params.items())
 
 
-ALL_PARAMS = {"weights": 1, "bias": 1, "bn_params": 1}
+ALL_PARAMS = {"weights": 1, "layer_scale_params": 1, "bias": 1, "bn_params": 1}
+# [V4] attention matmuls: counted by the tools that see torch.matmul (measured on mncost's module); thop and
+# torchinfo hook modules only and never see them; thop also skips the layer-scale gammas (no rule for that module).
+# ptflops counts nn.GELU twice, as nn.ReLU (its module hook and the patched F.gelu).
+ATTENTION = {"attention_macs": 1}
 
 CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
     Convention(
         "paper", "[V1]/[V2] papers",
         "conv and FC multiply-adds only; params = conv and FC weights (no BatchNorm, no FC bias)",
-        "mult-adds", {"macs": 1}, {"weights": 1}),
+        "mult-adds", {"macs": 1, **ATTENTION}, {"weights": 1, "layer_scale_params": 1}),
     Convention(
         "slim", "tensorflow/models research/slim checkpoint tables",
         "always 1001 classes (background + 1000); conv and FC multiply-adds; "
         "params = weights and biases, BatchNorm excluded",
-        "MACs", {"macs": 1}, {"weights": 1, "bias": 1}, classes=1001),
+        "MACs", {"macs": 1, **ATTENTION}, {"weights": 1, "layer_scale_params": 1, "bias": 1}, classes=1001),
     Convention(
         "pytorch", "torch.nn.Module.parameters()",
         "params = every trainable parameter (weights, FC bias, BatchNorm weight and bias); "
         "mult-adds as the paper",
-        "mult-adds", {"macs": 1}, ALL_PARAMS, package="torch", version="2.13.0"),
+        "mult-adds", {"macs": 1, **ATTENTION}, ALL_PARAMS, package="torch", version="2.13.0"),
     Convention(
         "fvcore", "fvcore FlopCountAnalysis",
         "one flop per multiply-add of aten::_convolution and aten::linear (bias not counted); "
@@ -70,7 +74,7 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
         "element, whether nn.AdaptiveAvgPool2d or F.adaptive_avg_pool2d ran it (aten::avg_pool2d and "
         "aten::mean count nothing); aten::matmul 1 per multiply-add; scaled_dot_product_attention, softmax, "
         "max pooling, relu, hardtanh (ReLU6), add and dropout ignored; params = parameter_count (all)",
-        "flops", {"macs": 1, "batchnorm": 2, "batchnorm_functional": 2, "avgpool": 1, "avgpool_functional": 1,
+        "flops", {"macs": 1, **ATTENTION, "batchnorm": 2, "batchnorm_functional": 2, "avgpool": 1, "avgpool_functional": 1,
                   "matmul": 1}, ALL_PARAMS,
         package="fvcore", version="0.1.5.post20221221"),
     Convention(
@@ -81,16 +85,16 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
         "element; the patched F.relu and F.adaptive_avg_pool2d, which nn.ReLU and "
         "nn.AdaptiveAvgPool2d call, count ReLU and the pool a second time (nn.ReLU6 calls the "
         "unpatched F.hardtanh); a residual `x + y` is not seen (only torch.add / Tensor.add are "
-        "patched); the same holds for nn.AvgPool2d and nn.MaxPool2d (module hook plus the patched F.avg_pool2d, "
+        "patched); nn.GELU twice, as nn.ReLU; the same holds for nn.AvgPool2d and nn.MaxPool2d (module hook plus the patched F.avg_pool2d, "
         "F.max_pool2d); F.relu, F.relu6, F.softmax (so nn.Softmax), the F pools, torch.add/mul/matmul and "
         "x.add/mul/matmul(y) count once each (1 per element, matmul per multiply-add); `x @ y`, `x * y`, "
         "x.mean and scaled_dot_product_attention count nothing; hooks are looked up by exact type, so "
         "a subclass (timm's Linear) counts nothing and F.linear is not patched; params = all trainable",
-        "MACs", {"macs": 1, "bias_add": 1, "batchnorm": 2, "relu": 2, "relu6": 1, "avgpool": 2,
+        "MACs", {"macs": 1, **ATTENTION, "bias_add": 1, "batchnorm": 2, "relu": 2, "relu6": 1, "avgpool": 2,
                  "relu_functional": 1, "relu6_functional": 1, "avgpool_functional": 1, "avgpool_fixed": 2,
                  "avgpool_fixed_functional": 1, "maxpool": 2, "maxpool_functional": 1, "add_named": 1,
                  "mul_named": 1, "softmax_patched": 1, "matmul_named": 1, "macs_unhooked": -1,
-                 "bias_add_unhooked": -1},
+                 "bias_add_unhooked": -1, "gelu": 2},
         ALL_PARAMS, package="ptflops", version="0.7.5"),
     Convention(
         "thop", "thop profile",
@@ -99,12 +103,12 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
         "zero_ops; AdaptiveAvgPool2d (kernel + 1) per output element = input elements + one "
         "division per output; nn.AvgPool2d 1 per output element; nn.Softmax 3K-1 per row of K; "
         "nn.MaxPool2d zero; functional ops, adds, matmuls and module subclasses (timm's Linear) not seen "
-        "(rules by exact type); total returned as a "
+        "and [V4] layer-scale gammas (rules by exact type); total returned as a "
         "float; params = modules with a rule (a BatchNorm subclass such as timm's BatchNormAct2d has none: "
         "neither its work nor its params count)",
         "MACs", {"macs": 1, "batchnorm": 4, "avgpool": 1, "avgpool_div": 1, "avgpool_fixed_outputs": 1,
                  "softmax_module": 1, "macs_unhooked": -1},
-        {**ALL_PARAMS, "bn_params_functional": -1, "params_unhooked": -1},
+        {"weights": 1, "bias": 1, "bn_params": 1, "bn_params_functional": -1, "params_unhooked": -1},
         package="thop", version="0.1.1.post2209072238"),
     Convention(
         "torchinfo", "torchinfo summary",
@@ -121,7 +125,7 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
         "2 FLOPs per multiply-add of convolution and addmm/mm/bmm (bias not counted); on CPU "
         "scaled_dot_product_attention runs a kernel it has no formula for (nothing counted); BatchNorm, "
         "activations, pooling and adds not counted; reports no params",
-        "FLOPs", {"macs": 2, "matmul": 2}, None, package="torch", version="2.13.0"),
+        "FLOPs", {"macs": 2, "matmul": 2, "attention_macs": 2}, None, package="torch", version="2.13.0"),
     Convention(
         "torchvision", "torchvision weights meta (docs 'GFLOPS', num_params)",
         "the documented 'GFLOPS' (meta _ops, e.g. 0.301 for mobilenet_v2 IMAGENET1K_V1, printed 0.30 in "

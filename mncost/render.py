@@ -128,7 +128,8 @@ def to_rich(table: Table, compact: bool = False, hidden: tuple[str, ...] = (), n
     rows = _text_rows(table)
     for j, c in zip(keep, columns):
         width = max([cell_len(c.header), *(cell_len(row[j]) for row in rows)]) if natural_widths else None
-        rich_table.add_column(escape(c.header), justify="left" if c.kind == "text" else "right", width=width)
+        rich_table.add_column(escape(c.header), justify="left" if c.kind == "text" else "right", width=width,
+                              no_wrap=natural_widths)
     for i, row in enumerate(rows):
         is_total = table.totals is not None and i == len(rows) - 1
         rich_table.add_row(*(escape(row[j]) for j in keep), style="bold" if is_total else None,

@@ -23,9 +23,17 @@ def output_elements(layer: Layer) -> int:
     return _elements(layer.out_channels, layer.output_size)
 
 
+ATTENTION_OPS = ("attn_qk", "attn_av")  # [V4] Mobile MQA's two matmuls
+
+
 def macs(layer: Layer) -> int:
     """Conv and FC multiply-adds, the papers' mult-adds."""
-    return layer_cost(layer).macs
+    return 0 if layer.op in ATTENTION_OPS else layer_cost(layer).macs
+
+
+def attention_macs(layer: Layer) -> int:
+    """[V4] attention's Q K^T and attention x V multiply-adds (matmuls, which some counters never see)."""
+    return layer_cost(layer).macs if layer.op in ATTENTION_OPS else 0
 
 
 def batchnorm(layer: Layer) -> int:
@@ -125,7 +133,12 @@ def gelu(layer: Layer) -> int:
 
 def weights(layer: Layer) -> int:
     """Conv and FC weights (the papers' params)."""
-    return layer_cost(layer).weights
+    return 0 if layer.op == "layerscale" else layer_cost(layer).weights
+
+
+def layer_scale_params(layer: Layer) -> int:
+    """[V4] layer scale's gammas, one per channel."""
+    return layer_cost(layer).weights if layer.op == "layerscale" else 0
 
 
 def bias(layer: Layer) -> int:
@@ -205,6 +218,7 @@ NAMED_MATMULS = ("torch.matmul", "Tensor.matmul", "torch.mm", "Tensor.mm", "torc
 
 TERMS: dict[str, Term] = {t.name: t for t in (
     Term("macs", "conv+FC mult-adds", macs),
+    Term("attention_macs", "attention matmul mult-adds", attention_macs),
     Term("batchnorm", "BatchNorm", batchnorm),
     Term("relu", "ReLU", relu),
     Term("relu6", "ReLU6", relu6),
@@ -246,6 +260,7 @@ TERMS: dict[str, Term] = {t.name: t for t in (
     Term("attention", "attention matmuls (sdpa)", attention),
     Term("linear_tokens", "Linear per token (counted once)", linear_tokens),
     Term("weights", "weights", weights),
+    Term("layer_scale_params", "layer-scale gammas", layer_scale_params),
     Term("bias", "bias", bias),
     Term("bn_params", "BatchNorm params", bn_params),
 )}

@@ -26,6 +26,26 @@ def test_fast_totals_equal_the_layer_by_layer_engine(spec, alpha, h, w, classes)
     assert totals(spec, alpha, (h, w), classes) == analyze(spec, alpha, (h, w), classes).totals
 
 
+@settings(max_examples=100, deadline=None)
+@given(spec=st.sampled_from(archs.V4_SPECS), alpha=st.floats(0.01, 3.0), h=st.integers(1, 600),
+       w=st.integers(1, 600), classes=st.integers(1, 2000))
+def test_fast_totals_equal_the_engine_on_v4(spec, alpha, h, w, classes):
+    """[V4]: attention matmuls factor as (heads x key_dim) x (area_q x area_kv), every other op as before."""
+    assert totals(spec, alpha, (h, w), classes) == analyze(spec, alpha, (h, w), classes).totals
+
+
+@settings(max_examples=20, deadline=None)
+@given(spec=st.sampled_from(archs.V4_SPECS), alphas=st.lists(st.floats(0.01, 3.0), min_size=1, max_size=3),
+       sizes=st.lists(st.tuples(st.integers(1, 600), st.integers(1, 600)), min_size=1, max_size=3))
+def test_sweep_matrix_product_equals_the_engine_on_v4(spec, alphas, sizes):
+    t = sweep_totals(spec, alphas, sizes, 1000)
+    for i, alpha in enumerate(alphas):
+        for j, size in enumerate(sizes):
+            cost = analyze(spec, alpha, size, 1000).totals
+            assert (int(t.macs[i, j]), int(t.params[i, j]), int(t.activations[i, j])) == \
+                (cost.macs, cost.params, cost.activations)
+
+
 @pytest.mark.parametrize("text,values", [
     ("0.1:0.3:0.1", [0.1, 0.2, 0.3]),  # exact decimal steps: no 0.30000000000000004
     ("0.25:1:0.25", [0.25, 0.5, 0.75, 1.0]),

@@ -230,3 +230,31 @@ def test_sweep_and_fit_on_v4():
     [config] = fit("v4-hybrid-medium", "1G", res="256")["configs"]
     assert analyze("v4-hybrid-medium", config["alpha"], 256).totals.macs <= 10**9 \
         < analyze("v4-hybrid-medium", round(config["alpha"] + 0.01, 2), 256).totals.macs
+
+
+@pytest.mark.parametrize("tool", ["pytorch", "fvcore", "ptflops", "thop", "torchinfo", "torch-flop-counter"])
+@pytest.mark.parametrize("arch,alpha,res", [("v4-hybrid-medium", 1.0, "64x96"), ("v4-hybrid-large", 0.5, 64)])
+def test_the_ledger_predicts_each_counter_on_a_hybrid(arch, alpha, res, tool):
+    """Each tool run on mncost's own module equals the ledger's prediction, attention and layer scale included:
+    thop and torchinfo never see the matmuls, thop misses the layer-scale gammas."""
+    from mncost.conventions import compare
+    from mncost.torch.measure import MEASURES
+
+    entry = {e.convention.name: e for e in compare(arch, alpha, res).entries}[tool]
+    measured = MEASURES[tool][1](entry.network)
+    assert measured.note == ""
+    assert measured.total is None or measured.total == entry.total
+    assert measured.params == entry.params
+    if tool in ("thop", "torchinfo"):
+        assert "attention_macs" in entry.terms and entry.terms["attention_macs"] < 0
+
+
+@pytest.mark.parametrize("argv", [["table", "--arch", "v4-hybrid-large"], ["paper", "v4-table6"],
+                                  ["compare", "--arch", "v4-hybrid-medium"],
+                                  ["sweep", "--arch", "v4-hybrid-medium", "--alpha", "0.5,1", "--res", "224,384"],
+                                  ["fit", "--arch", "v4-conv-small", "--max-macs", "100M"]], ids=" ".join)
+def test_v4_analytic_commands_stay_torch_free(argv):
+    from conftest import heavy_imports
+
+    assert heavy_imports(argv, ("torch", "fvcore", "pandas", "matplotlib")) == []
+

@@ -141,3 +141,9 @@ class PaperTable:
             rows.append({**record, "match": row.match, "note": row.note})
         return Table(f"{self.id}: {self.source}, {self.title}", columns, rows,
                      footer=[f"{self.score} computed rows match.", *self.footer])
+
+
+# [V4] Table 6's columns: MACs in G, and latency on seven targets (published only).
+HEADERS.update({"macs_g": "MACs G", "ms_pixel6_cpu": "Pixel 6 CPU ms", "ms_pixel8_edgetpu": "Pixel 8 EdgeTPU ms",
+                "ms_iphone13": "iPhone 13 CoreML ms", "ms_pixel4_dsp": "Pixel 4 Hexagon ms",
+                "ms_pixel7_gpu": "Pixel 7 GPU ms", "ms_s23_cpu": "S23 CPU ms", "ms_s23_gpu": "S23 GPU ms"})

@@ -106,6 +106,34 @@ V2_TABLE3 = Source("[V2] Table 3", "Max channels / memory (Kb) materialized at e
     ("MobileNetV2 max", {"memory_k": "400"}),
 ))
 
+# [V4] Qin et al. 2024 (arXiv:2404.10518) Table 6: ImageNet-1k top-1, params (M), MACs (G) at each model's
+# input size, and latency (ms) on seven targets; "-" and "Failed" are printed, not numbers.
+V4_LATENCY_TARGETS = ("ms_pixel6_cpu", "ms_pixel8_edgetpu", "ms_iphone13", "ms_pixel4_dsp", "ms_pixel7_gpu",
+                      "ms_s23_cpu", "ms_s23_gpu")
+
+
+def _v4_row(top1: str, params: str, macs: str, *latency: str) -> Printed:
+    values = {"top1": top1, "params_m": params, "macs_g": macs, **dict(zip(V4_LATENCY_TARGETS, latency))}
+    return {k: v for k, v in values.items() if v not in ("-", "Failed")}
+
+
+V4_TABLE6 = Source("[V4] Table 6", "Classification results on ImageNet-1k, with latency on seven targets", (
+    ("MNv4-Conv-S", _v4_row("73.8", "3.8", "0.2", "2.4", "0.7", "0.6", "2.4", "8.4", "1.8", "2.0")),
+    ("MNv4-Conv-M", _v4_row("79.9", "9.2", "1.0", "11.4", "1.1", "1.1", "7.3", "18.1", "8.6", "4.1")),
+    ("MNv4-Hybrid-M", _v4_row("80.7", "10.5", "1.2", "14.3", "1.5", "-", "Failed", "17.9", "10.8", "5.9")),
+    ("MNv4-Conv-L", _v4_row("82.9", "31", "5.9", "59.9", "2.4", "3.0", "20.8", "37.6", "43.0", "13.2")),
+    ("MNv4-Hybrid-L", _v4_row("83.4", "35.9", "7.2", "87.6", "3.8", "-", "Failed", "61.3", "61.8", "18.1")),
+    ("MobileNet-V1", _v4_row("74.0", "4.2", "0.6", "6.1", "0.8", "0.7", "3.2", "13.0", "4.6", "2.1")),
+    ("MobileNet-V2", _v4_row("73.4", "3.5", "0.3", "5.0", "0.7", "0.7", "3.9", "13.6", "4.1", "2.5")),
+    ("MobileNet-V2-0.5x", _v4_row("66", "2.0", "0.1", "2.4", "0.7", "0.5", "2.9", "8.3", "1.8", "1.9")),
+    ("MobileNet-V3L-0.5x", _v4_row("69.2", "2.7", "0.1", "2.4", "0.8", "0.45", "3.5", "9.9", "2.0", "2.1")),
+    ("MobileNet-V2-1.5x", _v4_row("76.8", "6.8", "0.7", "9.3", "0.9", "1.0", "5.6", "16.4", "7.3", "3.3")),
+    ("MobileNet-V2-2.0x", _v4_row("78.4", "11.2", "1.1", "13.9", "1.1", "1.5", "6.9", "19.1", "10.6", "4.2")),
+))
+# The input size of each [V4] model in Table 6 ([V4] Appendix tables 11-15 and its model descriptions).
+V4_RESOLUTIONS = {"v4-conv-small": 224, "v4-conv-medium": 256, "v4-hybrid-medium": 256, "v4-conv-large": 384,
+                  "v4-hybrid-large": 384}
+
 
 @dataclass(frozen=True)
 class Checkpoint:
@@ -193,30 +221,3 @@ V3_TORCHVISION = Source("torchvision weights metadata", "MobileNetV3 num_params 
     ("mobilenet_v3_small", {"params": "2542856", "ops_g": "0.057"}),
 ))
 
-# [V4] Qin et al. 2024 (arXiv:2404.10518) Table 6: ImageNet-1k top-1, params (M), MACs (G) at each model's
-# input size, and latency (ms) on seven targets; "-" and "Failed" are printed, not numbers.
-V4_LATENCY_TARGETS = ("ms_pixel6_cpu", "ms_pixel8_edgetpu", "ms_iphone13", "ms_pixel4_dsp", "ms_pixel7_gpu",
-                      "ms_s23_cpu", "ms_s23_gpu")
-
-
-def _v4_row(top1: str, params: str, macs: str, *latency: str) -> Printed:
-    values = {"top1": top1, "params_m": params, "macs_g": macs, **dict(zip(V4_LATENCY_TARGETS, latency))}
-    return {k: v for k, v in values.items() if v not in ("-", "Failed")}
-
-
-V4_TABLE6 = Source("[V4] Table 6", "Classification results on ImageNet-1k, with latency on seven targets", (
-    ("MNv4-Conv-S", _v4_row("73.8", "3.8", "0.2", "2.4", "0.7", "0.6", "2.4", "8.4", "1.8", "2.0")),
-    ("MNv4-Conv-M", _v4_row("79.9", "9.2", "1.0", "11.4", "1.1", "1.1", "7.3", "18.1", "8.6", "4.1")),
-    ("MNv4-Hybrid-M", _v4_row("80.7", "10.5", "1.2", "14.3", "1.5", "-", "Failed", "17.9", "10.8", "5.9")),
-    ("MNv4-Conv-L", _v4_row("82.9", "31", "5.9", "59.9", "2.4", "3.0", "20.8", "37.6", "43.0", "13.2")),
-    ("MNv4-Hybrid-L", _v4_row("83.4", "35.9", "7.2", "87.6", "3.8", "-", "Failed", "61.3", "61.8", "18.1")),
-    ("MobileNet-V1", _v4_row("74.0", "4.2", "0.6", "6.1", "0.8", "0.7", "3.2", "13.0", "4.6", "2.1")),
-    ("MobileNet-V2", _v4_row("73.4", "3.5", "0.3", "5.0", "0.7", "0.7", "3.9", "13.6", "4.1", "2.5")),
-    ("MobileNet-V2-0.5x", _v4_row("66", "2.0", "0.1", "2.4", "0.7", "0.5", "2.9", "8.3", "1.8", "1.9")),
-    ("MobileNet-V3L-0.5x", _v4_row("69.2", "2.7", "0.1", "2.4", "0.8", "0.45", "3.5", "9.9", "2.0", "2.1")),
-    ("MobileNet-V2-1.5x", _v4_row("76.8", "6.8", "0.7", "9.3", "0.9", "1.0", "5.6", "16.4", "7.3", "3.3")),
-    ("MobileNet-V2-2.0x", _v4_row("78.4", "11.2", "1.1", "13.9", "1.1", "1.5", "6.9", "19.1", "10.6", "4.2")),
-))
-# The input size of each [V4] model in Table 6 ([V4] Appendix tables 11-15 and its model descriptions).
-V4_RESOLUTIONS = {"v4-conv-small": 224, "v4-conv-medium": 256, "v4-hybrid-medium": 256, "v4-conv-large": 384,
-                  "v4-hybrid-large": 384}

@@ -277,6 +277,8 @@ def v2_table3() -> PaperTable:
     return _table("v2-table3", data.V2_TABLE3, rows, V2_TABLE3_RULE)
 
 
+# --- [V4] ---
+
 BILLION = Decimal(10**9)
 V4_MODELS = {"MNv4-Conv-S": ("v4-conv-small", 1.0), "MNv4-Conv-M": ("v4-conv-medium", 1.0),
              "MNv4-Hybrid-M": ("v4-hybrid-medium", 1.0), "MNv4-Conv-L": ("v4-conv-large", 1.0),
