@@ -131,13 +131,13 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
         "the documented 'GFLOPS' (meta _ops, e.g. 0.301 for mobilenet_v2 IMAGENET1K_V1, printed 0.30 in "
         "the docs' table) are conv and FC multiply-adds in billions, not 2 FLOPs each (pytorch/vision "
         "PR #6936); num_params = every parameter (3,504,872 for mobilenet_v2); torchvision has no V1",
-        "GFLOPS", {"macs": 1}, ALL_PARAMS),
+        "GFLOPS", {"macs": 1, **ATTENTION}, ALL_PARAMS),
     Convention(
         "keras", "Keras model.summary() (keras.applications)",
         "'Total params' include BatchNorm's non-trainable moving mean and variance beside its gamma "
         "and beta (4 per channel, x2 of the affine params), conv and FC weights and biases "
         "(keras.io applications table: MobileNet 4,253,864, MobileNetV2 3,538,984); reports no ops",
-        "params", None, {"weights": 1, "bias": 1, "bn_params": 2}),
+        "params", None, {"weights": 1, "layer_scale_params": 1, "bias": 1, "bn_params": 2}),
 )}
 
 PAPER = CONVENTIONS["paper"]
@@ -330,8 +330,8 @@ def v3_footer(ledger: Ledger) -> list[str]:
     totals = {name: term_total(name, ledger.network) for name in V3_TERMS}
     if not any(totals.values()):
         return []
-    counted = {name: [e.convention.name for e in ledger.entries if name in e.convention.ops
-                      or (name == "se_pool" and "avgpool" in e.convention.ops)] for name in V3_TERMS}
+    counted = {name: [e.convention.name for e in ledger.entries if name in (e.convention.ops or {})
+                      or (name == "se_pool" and "avgpool" in (e.convention.ops or {}))] for name in V3_TERMS}
     parts = [f"{TERMS[name].label} {human(total)} ({', '.join(counted[name]) or 'no preset'})"
              for name, total in totals.items()]
     return ["V3 elementwise work, elements, and the presets that count it: " + "; ".join(parts) + "."]
