@@ -36,12 +36,28 @@ def mul_input(layer: Layer) -> int:
     return layer.in_channels * _area(layer.input_size) + layer.in_channels
 
 
+def logits_input(layer: Layer) -> int:
+    """Elements read by [V4]'s Q K^T: every head's queries, and the one shared key head at the K/V size."""
+    kv = _area(layer.kv_size)  # type: ignore[attr-defined]  (AttentionMatmul)
+    return layer.in_channels * _area(layer.input_size) + layer.in_channels // layer.groups * kv
+
+
+def values_input(layer: Layer) -> int:
+    """Elements read by [V4]'s attention x V: every head's attention map, and the one shared value head."""
+    kv = _area(layer.kv_size)  # type: ignore[attr-defined]  (AttentionMatmul)
+    return layer.in_channels * _area(layer.input_size) * kv + layer.out_channels // layer.groups * kv
+
+
 # Elements each op reads, by Layer.op; a new op adds one entry (costs.COST_FUNCTIONS gives the rest).
 INPUT_ELEMENTS: dict[str, Callable[[Layer], int]] = {
     "conv2d": map_input,
     "linear": map_input,
     "avgpool": map_input,
     "mul": mul_input,
+    "batchnorm": map_input,  # [V4]'s MQA pre-norm
+    "layerscale": map_input,
+    "attn_qk": logits_input,
+    "attn_av": values_input,
 }
 
 

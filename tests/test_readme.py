@@ -177,7 +177,7 @@ def test_citation_keys_are_defined_where_first_used(page):
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
 def test_links_and_paths_point_at_files_a_reader_has(page):
-    text = page.read_text()
+    text = re.sub(r"^```.*?^```", "", page.read_text(), flags=re.S | re.M)  # code is not a link
     assert "../shared" not in text and "/work/" not in text
     for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text):
         if re.match(r"[a-z]+://", target):

@@ -236,7 +236,7 @@ def test_v3_table3_published_beside_computed():
 def test_v3_slim_checkpoints():
     rows = _rows("v3-slim")
     assert {label for label, row in rows.items() if row.match} == {
-        "mobilenet_v3-large_1.0_224", "mobilenet_v3-large_0.75_224", "mobilenet_v3-large-minimal_1.0_224"}
+        "v3-large 1.0 224", "v3-large 0.75 224", "v3-large-minimal 1.0 224"}
     assert all("unexplained" in row.note for row in rows.values() if not row.match)
 
 

@@ -127,7 +127,9 @@ class PaperTable:
         """Published and computed side by side, per key."""
         columns = [Column("label", "")]
         for key in self.keys:
-            columns.append(Column(f"published_{key}", f"{HEADERS[key]} paper", "number", hide=int(key == "top1")))
+            # Published-only columns (accuracy, [V4]'s latencies) are the first to go on a narrow terminal.
+            columns.append(Column(f"published_{key}", f"{HEADERS[key]} paper", "number",
+                                  hide=int(not self._computed(key))))
             if self._computed(key):  # accuracy is published only
                 columns.append(Column(f"computed_{key}", f"{HEADERS[key]} mncost", "number"))
         columns += [Column("match", "Match"), Column("note", "Note", fold=True)]

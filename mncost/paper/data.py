@@ -152,6 +152,8 @@ class Checkpoint:
 
     @property
     def name(self) -> str:
+        if self.arch.startswith("v3"):  # [SLIM] names the V3 checkpoints by size and multiplier, e.g. "large dm=1"
+            return f"{self.arch} {self.width} {self.resolution}"
         return f"mobilenet_{self.arch}_{self.width}_{self.resolution}"
 
 
