@@ -12,7 +12,7 @@ import numbers
 import operator
 import os
 from decimal import Decimal
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any, Callable, Union
 
 from .errors import MncostError
@@ -291,6 +291,12 @@ class Spec:
     stem_fixed_below: float = 0.0  # the stem keeps its width when alpha < this (timm's [V4] fix_stem: 1.0)
     thin_pooled_head: bool = True  # False: the conv after the pool keeps its width at any alpha ([V4])
     pooled_head_norm: bool = False  # True: the conv after the pool has BatchNorm and no bias ([V4])
+
+    def __hash__(self) -> int:
+        # A Spec keys the totals caches (mncost.totals): hash its fields once, not on every lookup.
+        if "_hash" not in self.__dict__:
+            object.__setattr__(self, "_hash", hash(tuple(getattr(self, f.name) for f in fields(self))))
+        return self.__dict__["_hash"]
 
     def __post_init__(self) -> None:
         """Validate every field once, where the spec is made (in Python or from a spec file)."""

@@ -14,6 +14,7 @@ per field combines them. Tests check it equals the layer-by-layer engine exactly
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, fields
 from functools import lru_cache
 from operator import mul
@@ -35,14 +36,15 @@ def _field_costs(net: Network) -> list[list[Any]]:
 
 
 def _names(net: Network) -> tuple[str, ...]:
-    return tuple(layer.name for layer in net.layers)
+    return tuple(sys.intern(layer.name) for layer in net.layers)  # interned: comparing two sides is cheap
 
 
 @lru_cache(maxsize=4096)
-def _alpha_side(spec: Spec, alpha: float, classes: int) -> tuple[tuple[str, ...], list[list[int]]]:
-    """Layer names and, per field, each layer's cost at this alpha with every feature map 1x1."""
+def _alpha_side(spec: Spec, alpha: float, classes: int) -> tuple[tuple[str, ...], list[list[int]], tuple[int, ...]]:
+    """Layer names and, per field, each layer's cost at this alpha with every feature map 1x1, and its sum."""
     net = build(spec, alpha, UNIT, classes)
-    return _names(net), _field_costs(net)
+    units = _field_costs(net)
+    return _names(net), units, tuple(map(sum, units))
 
 
 def _resolution_factors(spec: Spec, size: Any, classes: int) -> tuple[tuple[str, ...], list[list[Any] | None]]:
@@ -50,7 +52,7 @@ def _resolution_factors(spec: Spec, size: Any, classes: int) -> tuple[tuple[str,
 
     `size` is (H, W) as ints, or as numpy int64 arrays to get every resolution of a sweep at once.
     """
-    names, units = _alpha_side(spec, 1.0, classes)
+    names, units, _ = _alpha_side(spec, 1.0, classes)
     net = build(spec, 1.0, size, classes)
     if _names(net) != names:
         raise ValueError(f"{spec.name}: the layer list depends on the input size; it cannot be factorised")
@@ -77,12 +79,12 @@ _resolution_side = lru_cache(maxsize=4096)(_resolution_factors)
 
 def spec_totals(spec: Spec, alpha: float, resolution: Size, num_classes: int) -> LayerCost:
     """Sum of every layer's LayerCost for an already validated config (see totals() for user input)."""
-    names, units = _alpha_side(spec, alpha, num_classes)
+    names, units, sums = _alpha_side(spec, alpha, num_classes)
     res_names, factors = _resolution_side(spec, resolution, num_classes)
     if names != res_names:
         raise ValueError(f"{spec.name}: the layer list depends on alpha; it cannot be factorised")
-    return LayerCost(*(sum(unit) if factor is None else sum(map(mul, unit, factor))
-                       for unit, factor in zip(units, factors)))
+    return LayerCost(*(total if factor is None else sum(map(mul, unit, factor))
+                       for unit, factor, total in zip(units, factors, sums)))
 
 
 def totals(arch: str | Spec = "v1", alpha: float = 1.0, res: int | str | Size = 224,
@@ -116,11 +118,11 @@ def sweep_totals(spec: Spec, alphas: Sequence[float], sizes: Sequence[Size], num
 
     names, factors = _resolution_factors(spec, _sides(np, spec, sizes, num_classes), num_classes)
     sides = [_alpha_side(spec, alpha, num_classes) for alpha in alphas]
-    if any(side_names != names for side_names, _ in sides):
+    if any(side[0] != names for side in sides):
         raise ValueError(f"{spec.name}: the layer list depends on alpha; it cannot be factorised")
     result = {}
     for i, name in enumerate(FIELDS):
-        units = [units[i] for _, units in sides]  # alphas x layers, Python ints
+        units = [side[1][i] for side in sides]  # alphas x layers, Python ints
         result[name] = _combine(np, units, factors[i], len(sizes))
     return SweepTotals(tuple(alphas), tuple(sizes), **result)
 
