@@ -48,3 +48,17 @@ def import_timm():
     import timm
 
     return timm
+
+
+def conv_signatures(model) -> list[tuple]:
+    """Each nn.Conv2d of a model in registration order: in, out, kernel, stride, groups, bias."""
+    from torch import nn
+
+    return [(m.in_channels, m.out_channels, m.kernel_size[0], m.stride[0], m.groups, m.bias is not None)
+            for m in model.modules() if isinstance(m, nn.Conv2d)]
+
+
+def layer_signatures(net) -> list[tuple]:
+    """The same signature for each conv layer of a Network."""
+    return [(layer.in_channels, layer.out_channels, layer.kernel, layer.stride, layer.groups, layer.bias)
+            for layer in net.layers if layer.op == "conv2d"]

@@ -14,7 +14,7 @@ import torch
 from hypothesis import given, settings, strategies as st
 from torch import nn
 
-from conftest import import_timm
+from conftest import conv_signatures, import_timm, layer_signatures
 from mncost.archs import get_spec, network
 from mncost.costs import total_cost
 
@@ -43,17 +43,6 @@ def hooked_macs(model: nn.Module, res) -> int:
         for handle in handles:
             handle.remove()
     return total
-
-
-def conv_signatures(model: nn.Module) -> list[tuple]:
-    """Each conv in registration order: in, out, kernel, stride, groups, bias."""
-    return [(m.in_channels, m.out_channels, m.kernel_size[0], m.stride[0], m.groups, m.bias is not None)
-            for m in model.modules() if isinstance(m, nn.Conv2d)]
-
-
-def layer_signatures(net) -> list[tuple]:
-    return [(layer.in_channels, layer.out_channels, layer.kernel, layer.stride, layer.groups, layer.bias)
-            for layer in net.layers if layer.op == "conv2d"]
 
 
 def assert_equal_at(model: nn.Module, arch: str, build: str, alpha: float, resolutions) -> None:

@@ -17,7 +17,7 @@ from hypothesis import given, settings, strategies as st
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from conftest import import_timm
+from conftest import conv_signatures, import_timm, layer_signatures
 from mncost import analyze, totals
 from mncost.archs import SPECS, V4_SPECS, network
 from mncost.costs import network_costs, total_cost
@@ -64,17 +64,6 @@ def counted(model: nn.Module, res) -> MacCounter:
     with torch.no_grad(), counter:
         model.eval()(torch.zeros(1, 3, *((res, res) if isinstance(res, int) else res)))
     return counter
-
-
-def conv_signatures(model: nn.Module) -> list[tuple]:
-    """Each conv in registration order: in, out, kernel, stride, groups, bias."""
-    return [(m.in_channels, m.out_channels, m.kernel_size[0], m.stride[0], m.groups, m.bias is not None)
-            for m in model.modules() if isinstance(m, nn.Conv2d)]
-
-
-def layer_signatures(net) -> list[tuple]:
-    return [(layer.in_channels, layer.out_channels, layer.kernel, layer.stride, layer.groups, layer.bias)
-            for layer in net.layers if layer.op == "conv2d"]
 
 
 def assert_equal_at(model: nn.Module, arch: str, alpha: float, resolutions) -> None:
