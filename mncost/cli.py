@@ -311,7 +311,10 @@ def fit(arch: Arch = "v2",
 
 
 @app.command()
-def latency(arch: Arch = "v1", alpha: Alpha = "1.0", res: Res = "224", classes: Classes = "1000",
+def latency(target: Annotated[Optional[str], typer.Argument(
+                metavar="[TARGET]", help="A PyTorch model (path/to/file.py:NAME or package.module:NAME) "
+                                         "instead of --arch; runs its code, needs the torch extra.")] = None,
+            arch: Arch = "v1", alpha: Alpha = "1.0", res: Res = "224", classes: Classes = "1000",
             hw: Annotated[str, typer.Option(metavar="NAME", help="Hardware: pixel6-cpu, s23-cpu, pixel4-dsp, "
                                             "pixel8-edgetpu ([V4] Table 16), macs (ridge 0), or this (measured).")]
             = "pixel6-cpu",
@@ -321,14 +324,24 @@ def latency(arch: Arch = "v1", alpha: Alpha = "1.0", res: Res = "224", classes: 
                                                     "ignoring the cached profile.")] = False,
             plot: Annotated[Optional[str], typer.Option(metavar="DIR", help="Also write the per-layer roofline "
                                                         "and the mult-adds vs predicted time figure (SVG).")] = None,
-            fmt: Fmt = Format.rich) -> None:
+            input: Input = "1x3x224x224", fmt: Fmt = Format.rich) -> None:
     """Bytes moved, arithmetic intensity and roofline-predicted time per layer ([V4] Eq. 1)."""
     from dataclasses import replace
 
-    from .hardware import hardware
-    from .roofline import roofline
+    from .hardware import PROFILES, hardware
+    from .roofline import network_roofline, roofline
 
-    result = roofline(arch, alpha, res, classes, dtype)  # bad input fails here, before any measuring
+    if target is None:
+        result = roofline(arch, alpha, res, classes, dtype)  # bad input fails here, before any measuring
+    else:
+        if plot:
+            raise MncostError("--plot draws an arch over the [V1] alpha x resolution grid; use it with --arch")
+        from .torch import require
+
+        require("latency TARGET")
+        from .torch.trace import model_network, parse_input
+
+        result = network_roofline(model_network(target, parse_input(input))[1], dtype, PROFILES["pixel6-cpu"])
     result = replace(result, hardware=hardware(hw, remeasure, lambda message: typer.echo(f"mncost: {message}", err=True)))
     emit(fmt, [result.to_table()], result.to_dict())
     if plot:

@@ -33,7 +33,12 @@ def _arch_report(arch: str) -> str:
     return (f"{HEADER}# {TITLES[arch]}\n\n[Index](README.md)\n\n## Per layer, alpha 1.0, 224x224\n\n"
             f"{to_markdown(result.to_table())}\n## Share per layer type\n\n{to_markdown(shares_table(result))}\n"
             f"## Width multiplier x resolution\n\n{to_markdown(grid.to_table())}\n"
-            f"![Mult-adds over alpha x resolution](figures/{arch}-scaling.svg)\n")
+            f"![Mult-adds over alpha x resolution](figures/{arch}-scaling.svg)\n\n"
+            "## Roofline (Pixel 6 CPU, int8)\n\nPer layer, mult-adds per byte moved against attainable "
+            "throughput ([V4] Eq. 1, ridge point 31.2 from [V4] Table 16), and the model's mult-adds against "
+            "its predicted time over the alpha x resolution grid (`mncost latency`, docs/latency.md).\n\n"
+            f"![Per-layer roofline](figures/{arch}-roofline.svg)\n\n"
+            f"![Mult-adds against predicted time](figures/{arch}-latency.svg)\n")
 
 
 def _paper_report() -> str:
@@ -65,7 +70,8 @@ def _index() -> str:
 
 def render_reports() -> dict[str, str]:
     """Every report file's relative path and text, each carrying mncost's mark."""
-    from .figures import accuracy_figure, heatmap_figure
+    from .figures import accuracy_figure, heatmap_figure, latency_figure, roofline_figure
+    from .roofline import grid_rooflines, roofline
 
     files = {"README.md": _index(), "v1.md": _arch_report("v1"), "v2.md": _arch_report("v2"),
              "paper.md": _paper_report(),
@@ -73,6 +79,9 @@ def render_reports() -> dict[str, str]:
              "figures/accuracy-params.svg": accuracy_figure("params")}
     for arch in GRIDS:
         files[f"figures/{arch}-scaling.svg"] = heatmap_figure(scaling_grid(arch, *GRIDS[arch]))
+        result = roofline(arch)
+        files[f"figures/{arch}-roofline.svg"] = roofline_figure(result)
+        files[f"figures/{arch}-latency.svg"] = latency_figure(grid_rooflines(arch, result))
     return {name: _marked(name, text) for name, text in files.items()}
 
 

@@ -14,9 +14,10 @@ from typing import Any, Callable
 
 from .analysis import Analysis, analyze
 from .archs import Spec
+from .costs import network_costs
 from .errors import MncostError
 from .hardware import Hardware
-from .layers import Layer, Size
+from .layers import Layer, Network, Size
 from .render import Column, Table
 
 DTYPES: dict[str, int] = {"int8": 1, "fp16": 2, "fp32": 4}  # bytes per element
@@ -58,6 +59,7 @@ INPUT_ELEMENTS: dict[str, Callable[[Layer], int]] = {
     "layerscale": map_input,
     "attn_qk": logits_input,
     "attn_av": values_input,
+    **dict.fromkeys(("act", "maxpool", "softmax"), map_input),  # rows of a traced model (mncost count)
 }
 
 
@@ -203,9 +205,13 @@ def roofline(arch: str | Spec = "v1", alpha: float = 1.0, res: int | str | Size 
     """Every layer's bytes, intensity and roofline time for an arch at alpha, resolution and classes."""
     from .hardware import PROFILES
 
+    return network_roofline(analyze(arch, alpha, res, classes).network, dtype, hw or PROFILES["pixel6-cpu"])
+
+
+def network_roofline(net: Network, dtype: str, hw: Hardware) -> Roofline:
+    """The roofline of any Network's layers: a built-in arch's, or a traced model's (mncost count)."""
     itemsize = parse_dtype(dtype)
-    hw = hw or PROFILES["pixel6-cpu"]
-    result = analyze(arch, alpha, res, classes)
+    result = Analysis(net, tuple(network_costs(net)))
     layers = tuple(layer_roofline(layer, cost.macs, cost.weights + cost.bias, cost.activations, itemsize)
                    for layer, cost in result.layers)
     return Roofline(result, dtype, hw, layers)

@@ -217,3 +217,17 @@ def test_docs_figures_are_current(tmp_path):
     for arch in ("v1", "v2"):
         for path in write_latency_figures(arch, roofline(arch), tmp_path):
             assert path.read_bytes() == (ROOT / "docs" / "figures" / path.name).read_bytes(), path.name
+
+
+def test_latency_of_a_users_model_is_the_same_engine_as_an_arch(cli):
+    """`latency TARGET` traces the model into Layer rows: on mncost's own V2 module every layer equals --arch v2."""
+    import json
+
+    traced = cli("latency", "tests/own_models.py:mncost_module", "--dtype", "fp16", "--format", "json")
+    built = cli("latency", "--arch", "v2", "--dtype", "fp16", "--format", "json")
+    assert traced.returncode == built.returncode == 0, traced.stderr
+    assert json.loads(traced.stdout)["layers"] == json.loads(built.stdout)["layers"]
+    tutorial = cli("latency", "tests/count_models.py:TutorialV1", "--format", "json")
+    assert tutorial.returncode == 0 and json.loads(tutorial.stdout)["totals"]["macs"] == 568_740_352
+    plot = cli("latency", "tests/count_models.py:TutorialV1", "--plot", "somewhere")
+    assert plot.returncode == 2 and len(plot.stderr.splitlines()) == 1 and "--arch" in plot.stderr
