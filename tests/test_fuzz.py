@@ -32,7 +32,7 @@ OPTIONS = {"table": ["--arch", "--alpha", "--res", "--classes", "--format"],
 ARGUMENTS = {"paper": ["v1-table2", "v2-slim", "v9", ""]}
 
 # Spec contents: TOML made of odd keys and values, and plain odd text and bytes.
-# Names and notes stay free of rich markup here: escaping it belongs to the rendering (issue 10, another branch).
+# Names and notes may hold rich markup ([/], [bold]): every table escapes user text.
 INTS = st.one_of(st.integers(-3, 2100), st.sampled_from([10**9, 10**30, 65536, 65537, 1000, 1001]))
 VALUES = st.one_of(INTS, st.floats(allow_nan=True, allow_infinity=True), st.booleans(),
                    st.text("abcxyz019 .-_", max_size=8).map(lambda s: f'"{s}"'))
@@ -40,11 +40,11 @@ ROW_KEYS = st.sampled_from(["t", "c", "n", "s", "type", "k"])
 STAGE = st.dictionaries(ROW_KEYS, st.one_of(INTS, VALUES, st.sampled_from(['"separable"', '"conv"', '"dense"'])),
                         max_size=5)
 TOP = st.fixed_dictionaries({}, optional={
-    "name": st.text("abcxyz019 .-_", max_size=12).map(lambda s: f'"{s}"'),
+    "name": st.text("abcxyz019 .-_[]/", max_size=12).map(lambda s: f'"{s}"'),
     "stem": st.one_of(INTS, VALUES), "head": st.one_of(INTS, VALUES), "thin_head": VALUES,
     "rounding": st.sampled_from(['"floor"', '"divisible"', '"ceil"', "3"]),
     "activation": st.sampled_from(['"relu"', '"relu6"', '"gelu"', "true"]),
-    "dropout": VALUES, "notes": st.sampled_from(['["a note"]', "[1]", '"text"', "[]"]), "width": INTS,
+    "dropout": VALUES, "notes": st.sampled_from(['["a note"]', '["[/] a [bold]note"]', "[1]", '"text"', "[]"]), "width": INTS,
 })
 
 
