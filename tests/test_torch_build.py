@@ -10,15 +10,12 @@ import torch
 from mncost.archs import network
 from mncost.costs import network_costs
 from mncost.torch.build import build_module, input_tensor
+from mncost.torch.count import fvcore_analysis
 
 
 def _fvcore(net):
     model = build_module(net)
-    with torch.no_grad():
-        analysis = fvcore_nn.FlopCountAnalysis(model, input_tensor(net))
-        analysis.unsupported_ops_warnings(False)
-        analysis.uncalled_modules_warnings(False)
-        by_module = analysis.by_module_and_operator()
+    by_module = fvcore_analysis(model, input_tensor(net)).by_module_and_operator()
     return model, by_module, fvcore_nn.parameter_count(model)
 
 

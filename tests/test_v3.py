@@ -172,12 +172,12 @@ TOOLS = ["pytorch", "fvcore", "ptflops", "thop", "torchinfo", "torch-flop-counte
 @pytest.mark.parametrize("arch,build,alpha,res", MEASURED)
 def test_every_preset_predicts_its_tool_on_v3(arch, build, alpha, res):
     from mncost.conventions import compare
-    from mncost.torch.measure import MEASURES
+    from mncost.torch.measure import measure
 
     for entry in compare(get_spec(arch, build), alpha, res).entries:
         if entry.convention.name not in TOOLS:
             continue
-        measured = MEASURES[entry.convention.name][1](entry.network)
+        measured = measure(entry.network, [entry.convention.name])[entry.convention.name]
         assert measured.note == ""
         assert (measured.total, measured.params) == (
             entry.total if measured.total is not None else None, entry.params), entry.convention.name

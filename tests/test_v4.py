@@ -157,14 +157,12 @@ def test_every_layer_of_the_built_module_equals_fvcore(arch, alpha, res):
     import fvcore.nn as fvcore_nn
 
     from mncost.torch.build import build_module, input_tensor
+    from mncost.torch.count import fvcore_analysis
 
     net = network(arch, alpha, res)
     model = build_module(net)
+    by_module = fvcore_analysis(model, input_tensor(net)).by_module_and_operator()
     with torch.no_grad():
-        analysis = fvcore_nn.FlopCountAnalysis(model, input_tensor(net))
-        analysis.unsupported_ops_warnings(False)
-        analysis.uncalled_modules_warnings(False)
-        by_module = analysis.by_module_and_operator()
         assert model(input_tensor(net)).shape == (1, 1000)
     params = fvcore_nn.parameter_count(model)
     for layer, cost in network_costs(net):
@@ -227,10 +225,10 @@ def test_the_ledger_predicts_each_counter_on_a_hybrid(arch, alpha, res, tool):
     """Each tool run on mncost's own module equals the ledger's prediction, attention and layer scale included:
     thop and torchinfo never see the matmuls, thop misses the layer-scale gammas."""
     from mncost.conventions import compare
-    from mncost.torch.measure import MEASURES
+    from mncost.torch.measure import measure
 
     entry = {e.convention.name: e for e in compare(arch, alpha, res).entries}[tool]
-    measured = MEASURES[tool][1](entry.network)
+    measured = measure(entry.network, [tool])[tool]
     assert measured.note == ""
     assert measured.total is None or measured.total == entry.total
     assert measured.params == entry.params

@@ -98,11 +98,6 @@ def flop_counter_count(module: nn.Module, x: torch.Tensor) -> Measurement:
     return Measurement(int(counter.get_total_flops()), None)
 
 
-def _on_network(count: Callable[[nn.Module, torch.Tensor], Measurement]) -> Callable[[Network], Measurement]:
-    """The tool run on a fresh module of the Network."""
-    return lambda net: count(build_module(net), input_tensor(net))
-
-
 # convention name -> (the module the tool is imported as, its measuring function on a module and input)
 TOOLS: dict[str, tuple[str, Callable[[nn.Module, torch.Tensor], Measurement]]] = {
     "pytorch": ("torch", pytorch_params),
@@ -112,11 +107,6 @@ TOOLS: dict[str, tuple[str, Callable[[nn.Module, torch.Tensor], Measurement]]] =
     "torchinfo": ("torchinfo", torchinfo_count),
     "torch-flop-counter": ("torch", flop_counter_count),
 }
-
-# convention name -> (the module the tool is imported as, its measuring function on a Network)
-MEASURES: dict[str, tuple[str, Callable[[Network], Measurement]]] = {
-    name: (module_name, _on_network(count)) for name, (module_name, count) in TOOLS.items()}
-
 
 def measure_module(module: nn.Module, x: torch.Tensor, names: list[str] | None = None) -> dict[str, Measurement]:
     """Run each installed tool (all, or the named conventions') on a deep copy of the module."""
