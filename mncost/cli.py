@@ -1,7 +1,5 @@
 """The command line: parse, call the API, pick a renderer, map errors to exit codes."""
 
-from __future__ import annotations
-
 import errno
 import os
 import sys
