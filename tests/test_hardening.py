@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import shlex
 import subprocess
 import sys
 import time
@@ -210,8 +211,10 @@ def test_bare_mncost_prints_the_help_and_no_empty_error():
 def test_shell_completion_is_offered():
     code, out, err = run_main("--help")
     assert "--install-completion" in out and "--show-completion" in out
-    script = run_cli("--show-completion", "bash")
-    assert script.returncode == 0 and "_MNCOST_COMPLETE=complete_bash" in script.stdout
+    # typer names the shell by walking up the process tree (shellingham): run under bash, kept as the parent
+    script = subprocess.run(["bash", "-c", shlex.join([*_mncost(), "--show-completion"]) + "; exit $?"],
+                            capture_output=True, text=True, cwd=ROOT, env=ENV)
+    assert script.returncode == 0 and "_MNCOST_COMPLETE=complete_bash" in script.stdout, script.stderr
     completion = subprocess.run(_mncost(), capture_output=True, text=True, cwd=ROOT, env={
         **ENV, "_MNCOST_COMPLETE": "complete_bash", "COMP_WORDS": "mncost table --fo", "COMP_CWORD": "2"})
     assert (completion.returncode, completion.stdout) == (0, "--format\n")
