@@ -40,8 +40,9 @@ MAX_ALPHA = 100
 MAX_SIDE = 65_536  # pixels per side of the input
 MAX_CLASSES = 1_000_000
 MAX_CHANNELS = 65_536  # c, stem and head of a spec
-MAX_EXPANSION = 64  # t
+MAX_EXPANSION = 64  # t, and [V4]'s expansion ratios e
 MAX_STRIDE = 64  # s
+MAX_KERNEL = 64  # k, and [V4]'s depthwise kernels
 MAX_BLOCKS = 1_000  # n, and the sum of n over a spec's rows
 
 
@@ -82,11 +83,34 @@ def _check_ints(owner: Any, bounds: dict[str, tuple[int, int]], label: str) -> N
         object.__setattr__(owner, name, operator.index(value))  # a numpy integer becomes an int
 
 
-def _check_row(row: Any) -> None:
-    bounds = {"c": (1, MAX_CHANNELS), "s": (1, MAX_STRIDE), "n": (1, MAX_BLOCKS)}
+def _check_bools(owner: Any, names: tuple[str, ...], label: str) -> None:
+    for name in names:
+        if not isinstance(getattr(owner, name), bool):
+            raise SpecError(label, name, f"must be true or false, got {shown(getattr(owner, name))}")
+
+
+def _check_kernels(row: Any, label: str) -> None:
+    """Kernels are odd (0: absent): padding k // 2 keeps the map's size, as in every MobileNet."""
+    for name in ("k", "start_dw", "middle_dw", "dw_kernel"):
+        if getattr(row, name, 1) % 2 == 0 and getattr(row, name) != 0:
+            raise SpecError(label, name, f"must be odd (padding k // 2 keeps the map's size), got {getattr(row, name)}")
+
+
+def _check_row(row: Any, **bounds: tuple[int, int]) -> None:
+    """Validate a row's c, s, n (and t, and any other integer field in bounds), and its expansion
+    ratio e and layer_scale flag when it has them ([V4])."""
+    label = f"{type(row).__name__} row"
+    bounds = {"c": (1, MAX_CHANNELS), "s": (1, MAX_STRIDE), "n": (1, MAX_BLOCKS), **bounds}
     if hasattr(row, "t"):
         bounds = {"t": (1, MAX_EXPANSION), **bounds}
-    _check_ints(row, bounds, f"{type(row).__name__} row")
+    _check_ints(row, bounds, label)
+    _check_kernels(row, label)
+    if hasattr(row, "e"):
+        if isinstance(row.e, bool) or not isinstance(row.e, numbers.Real) or not 0 < row.e <= MAX_EXPANSION:
+            raise SpecError(label, "e", f"must be a number in (0, {MAX_EXPANSION}], got {shown(row.e)}")
+        object.__setattr__(row, "e", float(row.e))
+    if hasattr(row, "layer_scale"):
+        _check_bools(row, ("layer_scale",), label)
 
 
 class _Stack:
@@ -202,8 +226,9 @@ class Bneck:
     n: int = 1
 
     def __post_init__(self) -> None:
-        _check_ints(self, {"k": (1, MAX_STRIDE), "exp": (1, MAX_CHANNELS), "out": (1, MAX_CHANNELS),
+        _check_ints(self, {"k": (1, MAX_KERNEL), "exp": (1, MAX_CHANNELS), "out": (1, MAX_CHANNELS),
                            "s": (1, MAX_STRIDE), "n": (1, MAX_BLOCKS)}, "Bneck row")
+        _check_kernels(self, "Bneck row")
 
     @property
     def c(self) -> int:
@@ -226,9 +251,6 @@ class Bneck:
             stack.conv(f"{name}.se.expand", hidden, 1, activation="hsigmoid", bias=True, norm=False)
             stack.scale(f"{name}.se.mul", pool)
         stack.conv(f"{name}.project", out, 1, activation=None, shortcut=first if residual else None)
-
-
-Row = Union[Separable, FullConv, Bottleneck, Bneck]
 
 
 @dataclass(frozen=True)
@@ -308,8 +330,9 @@ class Spec:
         if not isinstance(self.name, str):
             raise fail("name", f"must be a string, got {shown(self.name)}")
         _check_ints(self, {"stem": (1, MAX_CHANNELS)}, label)
-        if self.head is not None:
-            _check_ints(self, {"head": (1, MAX_CHANNELS)}, label)
+        for name in ("head", "pooled_head"):
+            if getattr(self, name) is not None:
+                _check_ints(self, {name: (1, MAX_CHANNELS)}, label)
         if not isinstance(self.rows, (tuple, list)) or not self.rows:
             raise fail("rows", f"must be a tuple of at least one row, got {shown(self.rows)}")
         for i, row in enumerate(self.rows):  # a row type of the user's own needs add() and a depth n
@@ -318,8 +341,10 @@ class Spec:
         blocks = sum(row.n for row in self.rows)
         if blocks > MAX_BLOCKS:
             raise fail("rows", f"must have at most {MAX_BLOCKS:,} blocks in all (the sum of n), got {blocks:,}")
-        if not isinstance(self.thin_head, bool):
-            raise fail("thin_head", f"must be true or false, got {shown(self.thin_head)}")
+        _check_bools(self, ("thin_head", "thin_pooled_head", "pooled_head_norm"), label)
+        fixed_below = self.stem_fixed_below
+        if isinstance(fixed_below, bool) or not isinstance(fixed_below, numbers.Real) or not fixed_below >= 0:
+            raise fail("stem_fixed_below", f"must be a number >= 0 (inf: always fixed), got {shown(fixed_below)}")
         for name, choices in (("rounding", tuple(ROUNDING)), ("activation", ACTIVATIONS)):
             if getattr(self, name) not in choices:
                 raise fail(name, f"must be one of {', '.join(choices)}, got {shown(getattr(self, name))}")
@@ -568,6 +593,9 @@ class ConvBN:
     c: int
     n: int = 1
 
+    def __post_init__(self) -> None:
+        _check_row(self, k=(1, MAX_KERNEL))
+
     def add(self, stack: _Stack, name: str, out: int, stride: int) -> None:
         stack.conv(f"{name}.conv", out, self.k, stride)
 
@@ -582,6 +610,9 @@ class FusedIB:
     c: int
     e: float
     n: int = 1
+
+    def __post_init__(self) -> None:
+        _check_row(self, k=(1, MAX_KERNEL))
 
     def add(self, stack: _Stack, name: str, out: int, stride: int) -> None:
         residual = stride == 1 and stack.paper_channels == self.c
@@ -605,9 +636,12 @@ class UIB:
     n: int = 1
     layer_scale: bool = False
 
+    def __post_init__(self) -> None:
+        _check_row(self, start_dw=(0, MAX_KERNEL), middle_dw=(0, MAX_KERNEL))
+        if self.s > 1 and not (self.start_dw or self.middle_dw):
+            raise SpecError("UIB row", "s", f"must be 1 in a UIB with no depthwise conv (an FFN), got {self.s}")
+
     def add(self, stack: _Stack, name: str, out: int, stride: int) -> None:
-        if stride > 1 and not (self.start_dw or self.middle_dw):
-            raise MncostError(f"{name}: a UIB with no depthwise conv cannot have stride {stride}")
         residual, first = stride == 1 and stack.paper_channels == self.c, None
         if self.start_dw:  # strided only when there is no middle depthwise conv (TFM middle_dw_downsample)
             first = stack.conv(f"{name}.dw_start", stack.channels, self.start_dw, 1 if self.middle_dw else stride,
@@ -636,9 +670,13 @@ class MobileMQA:
     layer_scale: bool = False
     dw_kernel: int = 3
 
+    def __post_init__(self) -> None:
+        _check_row(self, heads=(1, MAX_CHANNELS), key_dim=(1, MAX_CHANNELS), value_dim=(1, MAX_CHANNELS),
+                   kv_strides=(1, MAX_STRIDE), dw_kernel=(1, MAX_KERNEL))
+        if self.s != 1:
+            raise SpecError("MobileMQA row", "s", f"must be 1 (query strides are not modelled), got {self.s}")
+
     def add(self, stack: _Stack, name: str, out: int, stride: int) -> None:
-        if stride != 1:
-            raise MncostError(f"{name}: Mobile MQA with query strides is not modelled; use s = 1")
         residual, c = stack.paper_channels == self.c, stack.channels
         norm = _append(stack, NormLayer(f"{name}.norm", "batchnorm", c, c, stack.size, stack.size, norm=True))
         query = stack.conv(f"{name}.query.proj", self.heads * self.key_dim, 1, activation=None, norm=False)
@@ -659,6 +697,9 @@ class MobileMQA:
                     groups=norm.out_channels)
             return stack.conv(f"{name}.{part}.proj", dim, 1, activation=None, norm=False)
         return _branch(stack, norm, f"{name}.{part}.proj", dim, 1, norm=False)
+
+
+Row = Union[Separable, FullConv, Bottleneck, Bneck, ConvBN, FusedIB, UIB, MobileMQA]
 
 
 def _layer_scaled(rows: tuple) -> tuple:

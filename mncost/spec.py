@@ -1,8 +1,9 @@
 """Spec files: an architecture in the papers' table form, read from TOML into a Spec.
 
-A stem, stages of depthwise separable rows (c, s, n) or bottleneck rows
-(t, c, n, s), an optional head, and the width rounding rule. Every mistake is
-one MncostError naming the file, the key and what is wrong.
+A stem, stages of depthwise separable rows (c, s, n), bottleneck rows
+(t, c, n, s), [V3] bneck rows or [V4] block rows, optional heads, and the
+width rounding rule. Every mistake is one MncostError naming the file, the
+key and what is wrong.
 """
 
 from __future__ import annotations
@@ -13,21 +14,27 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .archs import BUILDS, DEFAULT_BUILD, NONLINEARITY, Bneck, Bottleneck, FullConv, Row, Separable, Spec, SpecError, \
-    shown
+from .archs import BUILDS, DEFAULT_BUILD, NONLINEARITY, UIB, Bneck, Bottleneck, ConvBN, FullConv, FusedIB, \
+    MobileMQA, Row, Separable, Spec, SpecError, shown
 from .errors import MncostError
 
 MAX_BYTES = 1_000_000  # a spec file is a few hundred bytes; anything larger is not one
 # Row type -> (class, required keys, optional keys with defaults); the row classes validate the values,
-# except the [V3] bneck's se (true or false) and nl ("RE" or "HS"), checked here.
-ROW_TYPES: dict[str, tuple[type, tuple[str, ...], dict[str, int]]] = {
+# except the [V3] bneck's se (true or false) and nl ("RE" or "HS"), checked here. The [V4] types take
+# TF Model Garden's block names (timm's: cn, er, uir, mqa).
+ROW_TYPES: dict[str, tuple[type, tuple[str, ...], dict[str, Any]]] = {
     "separable": (Separable, ("c", "s"), {"n": 1}),
     "bottleneck": (Bottleneck, ("t", "c", "n", "s"), {}),
     "conv": (FullConv, ("c", "s"), {"n": 1}),
     "bneck": (Bneck, ("k", "exp", "out", "se", "nl", "s"), {"n": 1}),
+    "convbn": (ConvBN, ("k", "s", "c"), {"n": 1}),
+    "fused_ib": (FusedIB, ("k", "s", "c", "e"), {"n": 1}),
+    "uib": (UIB, ("start_dw", "middle_dw", "s", "c", "e"), {"n": 1, "layer_scale": False}),
+    "mqa": (MobileMQA, ("heads", "key_dim", "value_dim", "kv_strides", "c"),
+            {"s": 1, "n": 1, "layer_scale": False, "dw_kernel": 3}),
 }
 TOP_KEYS = {"name", "stem", "stages", "head", "thin_head", "pooled_head", "build", "rounding", "activation",
-            "dropout", "notes"}
+            "dropout", "notes", "stem_fixed_below", "thin_pooled_head", "pooled_head_norm"}
 
 
 class _Reader:
@@ -107,7 +114,10 @@ def spec_from_dict(data: dict[str, Any], path: str = "<spec>") -> Spec:
                      head=top.get("head", None), thin_head=top.get("thin_head", True),
                      pooled_head=top.get("pooled_head", None), build=_build(top, rows),
                      rounding=top.get("rounding", "floor"), activation=top.get("activation", "relu"),
-                     dropout=top.get("dropout", 0.0), notes=tuple(notes) if isinstance(notes, list) else notes)
+                     dropout=top.get("dropout", 0.0), notes=tuple(notes) if isinstance(notes, list) else notes,
+                     stem_fixed_below=top.get("stem_fixed_below", 0.0),
+                     thin_pooled_head=top.get("thin_pooled_head", True),
+                     pooled_head_norm=top.get("pooled_head_norm", False))
 
 
 def _read_text(path: str | Path) -> str:

@@ -17,7 +17,7 @@ ODD = ["", " ", "-1", "0", "-0", "0.0", "1", "1.5", "nan", "inf", "-inf", "1e308
        "1" + "0" * 5000, "0x10", "1_000", "224x", "x224", "224x224x3", "160x192", "1:2:0", "2:1:1", "1:2", "::",
        "0.25:1:0.25", "96:224:64", "1e999999:1e999999:1", "0:1:1e-999999", "1,", ",", "1,,2", "[/]", "[bold]x",
        "\x00", "\u00e9", "\U0001f642", "100M", "1.5G", "250k", "1e1000000", "1T", "True", "None", "-h"]
-VALID = {"--arch": ["v1", "v2", "v1-fullconv", "v1-shallow", "SPEC"],
+VALID = {"--arch": ["v1", "v2", "v1-fullconv", "v1-shallow", "v3-small", "v4-conv-small", "v4-hybrid-medium", "SPEC"],
          "--alpha": ["1.0", "0.5", "0.25,1", "0.35:0.5:0.05", "1e-9", "100"],
          "--res": ["224", "96", "160x192", "1", "65536", "96:224:64"],
          "--classes": ["1000", "1", "1001", "1000000"],
@@ -36,15 +36,18 @@ ARGUMENTS = {"paper": ["v1-table2", "v2-slim", "v9", ""]}
 INTS = st.one_of(st.integers(-3, 2100), st.sampled_from([10**9, 10**30, 65536, 65537, 1000, 1001]))
 VALUES = st.one_of(INTS, st.floats(allow_nan=True, allow_infinity=True), st.booleans(),
                    st.text("abcxyz019 .-_", max_size=8).map(lambda s: f'"{s}"'))
-ROW_KEYS = st.sampled_from(["t", "c", "n", "s", "type", "k"])
-STAGE = st.dictionaries(ROW_KEYS, st.one_of(INTS, VALUES, st.sampled_from(['"separable"', '"conv"', '"dense"'])),
-                        max_size=5)
+ROW_KEYS = st.sampled_from(["t", "c", "n", "s", "type", "k", "e", "start_dw", "middle_dw", "heads", "key_dim",
+                            "value_dim", "kv_strides", "layer_scale"])
+ROW_TYPES = ['"separable"', '"conv"', '"dense"', '"bneck"', '"convbn"', '"fused_ib"', '"uib"', '"mqa"']
+STAGE = st.dictionaries(ROW_KEYS, st.one_of(INTS, VALUES, st.sampled_from(ROW_TYPES)), max_size=6)
 TOP = st.fixed_dictionaries({}, optional={
     "name": st.text("abcxyz019 .-_[]/", max_size=12).map(lambda s: f'"{s}"'),
     "stem": st.one_of(INTS, VALUES), "head": st.one_of(INTS, VALUES), "thin_head": VALUES,
     "rounding": st.sampled_from(['"floor"', '"divisible"', '"ceil"', "3"]),
     "activation": st.sampled_from(['"relu"', '"relu6"', '"gelu"', "true"]),
     "dropout": VALUES, "notes": st.sampled_from(['["a note"]', '["[/] a [bold]note"]', "[1]", '"text"', "[]"]), "width": INTS,
+    "pooled_head": st.one_of(INTS, VALUES), "stem_fixed_below": VALUES, "thin_pooled_head": VALUES,
+    "pooled_head_norm": VALUES,
 })
 
 
@@ -63,8 +66,20 @@ def _toml_value(value) -> str:
 # Valid specs at the edges of the bounds, so that the engine and the renderers see them too.
 EDGE = st.fixed_dictionaries({"t": st.sampled_from([1, 6, 64]), "c": st.sampled_from([1, 8, 65536]),
                               "n": st.sampled_from([1, 2, 300]), "s": st.sampled_from([1, 2, 64])})
+KERNEL, E = st.sampled_from([0, 1, 3, 6, 63]), st.sampled_from([0.5, 1, 4.0, 64])
+EDGE_V4 = st.one_of(  # [V4] rows, valid or (an FFN with stride 2, a kernel of 0 where one is needed) refused
+    st.fixed_dictionaries({"type": st.just('"uib"'), "start_dw": KERNEL, "middle_dw": KERNEL, "s": st.sampled_from([1, 2]),
+                           "c": st.sampled_from([1, 8, 4096]), "e": E, "layer_scale": st.booleans()}),
+    st.fixed_dictionaries({"type": st.just('"fused_ib"'), "k": KERNEL, "s": st.sampled_from([1, 2]),
+                           "c": st.sampled_from([1, 48]), "e": E}),
+    st.fixed_dictionaries({"type": st.just('"convbn"'), "k": KERNEL, "s": st.sampled_from([1, 2]), "c": st.just(16)}),
+    st.fixed_dictionaries({"type": st.just('"mqa"'), "heads": st.sampled_from([1, 8]), "key_dim": st.sampled_from([1, 64]),
+                           "value_dim": st.sampled_from([1, 64]), "kv_strides": st.sampled_from([1, 2, 64]),
+                           "c": st.sampled_from([1, 64])}))
 GOOD_TOP = st.fixed_dictionaries({"stem": st.sampled_from([1, 32, 65536])}, optional={
-    "head": st.sampled_from([1, 1280, 65536]), "rounding": st.just('"divisible"'), "thin_head": st.booleans()})
+    "head": st.sampled_from([1, 1280, 65536]), "rounding": st.just('"divisible"'), "thin_head": st.booleans(),
+    "pooled_head": st.sampled_from([1, 1280]), "pooled_head_norm": st.booleans(), "thin_pooled_head": st.booleans(),
+    "stem_fixed_below": st.sampled_from([0, 1.0, float("inf")])})
 
 
 def _toml(top: dict, stages: list[dict]) -> bytes:
@@ -74,6 +89,7 @@ def _toml(top: dict, stages: list[dict]) -> bytes:
 
 
 SPEC = st.one_of(st.builds(_toml, GOOD_TOP, st.lists(EDGE, min_size=1, max_size=3)),
+                 st.builds(_toml, GOOD_TOP, st.lists(EDGE_V4, min_size=1, max_size=3)),
                  st.builds(_toml, TOP, st.lists(st.one_of(STAGE, EDGE), max_size=4)),
                  st.text(max_size=200).map(str.encode), st.binary(max_size=200))
 

@@ -15,7 +15,7 @@ EXAMPLES = ROOT / "examples"
 CONFIGS = [(1.0, 224, 1000), (0.35, 96, 1001), (0.75, (160, 192), 10), (1.4, 224, 1000), (0.1, 33, 7)]
 
 
-@pytest.mark.parametrize("name", ["v1", "v2"])
+@pytest.mark.parametrize("name", ["v1", "v2", "v4-conv-small", "v4-hybrid-medium"])
 def test_example_spec_is_the_builtin(name):
     path = EXAMPLES / f"{name}.toml"
     assert load_spec(path) == archs.SPECS[name]
@@ -51,6 +51,7 @@ def test_spec_file_v2_crosschecks_against_fvcore(alpha, res):
 
 
 V2_HEAD = 'stem = 32\nrounding = "divisible"\n'
+V4_HEAD = 'stem = 32\nhead = 960\npooled_head = 1280\nrounding = "divisible"\nstages = ['
 GOOD_STAGES = 'stages = [{t = 1, c = 16, n = 1, s = 1}, {t = 6, c = 24, n = 2, s = 2}, {t = 6, c = 32, n = 3, s = 2}]\n'
 
 
@@ -74,6 +75,26 @@ GOOD_STAGES = 'stages = [{t = 1, c = 16, n = 1, s = 1}, {t = 6, c = 24, n = 2, s
     ('stem = 32\ndropout = 1.5\n' + GOOD_STAGES, "dropout", "[0, 1)"),
     ('stem = 32\nwidth = 2\n' + GOOD_STAGES, "width", "unknown key"),
     ('stem = 32\nstages = [{t = 1, c = 16', "", "not valid TOML"),
+    ('stem = 32\npooled_head = "wide"\n' + GOOD_STAGES, "pooled_head", "integer"),
+    ('stem = 32\npooled_head_norm = "yes"\n' + GOOD_STAGES, "pooled_head_norm", "true or false"),
+    ('stem = 32\nstem_fixed_below = -1\n' + GOOD_STAGES, "stem_fixed_below", ">= 0"),
+    # [V4] rows
+    (V4_HEAD + '{type = "uib", start_dw = 3, middle_dw = 3, s = 1, c = 64, e = 0}]', "stages[0].e", "(0, 64]"),
+    (V4_HEAD + '{type = "uib", start_dw = 3, middle_dw = 3, s = 1, c = 64, e = true}]', "stages[0].e", "number"),
+    (V4_HEAD + '{type = "uib", start_dw = -3, middle_dw = 3, s = 1, c = 64, e = 4}]', "stages[0].start_dw", "> -1"),
+    (V4_HEAD + '{type = "uib", start_dw = 0, middle_dw = 0, s = 2, c = 64, e = 4}]', "stages[0].s", "no depthwise"),
+    (V4_HEAD + '{type = "uib", start_dw = 3, middle_dw = 0, s = 1, c = 64}]', "stages[0].e", "missing"),
+    (V4_HEAD + '{type = "uib", start_dw = 3, middle_dw = 0, s = 1, c = 64, e = 4, layer_scale = 1}]',
+     "stages[0].layer_scale", "true or false"),
+    (V4_HEAD + '{type = "fused_ib", k = 3, s = 2, c = 48, e = 4, t = 6}]', "stages[0].t", "unknown key"),
+    (V4_HEAD + '{type = "convbn", k = 0, s = 2, c = 48}]', "stages[0].k", "> 0"),
+    (V4_HEAD + '{type = "uib", start_dw = 0, middle_dw = 6, s = 1, c = 64, e = 4}]', "stages[0].middle_dw", "odd"),
+    (V4_HEAD + '{type = "bneck", k = 4, exp = 16, out = 16, se = false, nl = "RE", s = 1}]', "stages[0].k", "odd"),
+    (V4_HEAD + '{type = "mqa", heads = 4, key_dim = 64, value_dim = 64, kv_strides = 2, c = 64, s = 2}]',
+     "stages[0].s", "query strides"),
+    (V4_HEAD + '{type = "mqa", heads = 0, key_dim = 64, value_dim = 64, kv_strides = 2, c = 64}]',
+     "stages[0].heads", "> 0"),
+    (V4_HEAD + '{type = "mqa", heads = 4, key_dim = 64, kv_strides = 2, c = 64}]', "stages[0].value_dim", "missing"),
 ])
 def test_bad_spec_names_file_key_and_problem(tmp_path, text, key, problem):
     path = tmp_path / "bad.toml"
@@ -96,3 +117,26 @@ def test_bad_spec_through_the_cli_is_one_line_exit_2(tmp_path, command):
     assert out.stderr.strip() == f"mncost: error: spec file {path}: stages[2].t: must be > 0, got -6"
     missing = run_cli(*command, "--arch", str(tmp_path / "nope.toml"))
     assert missing.returncode == 2 and "nope.toml: no such file" in missing.stderr
+
+
+V4_STAGES = {
+    "convbn": '{type = "convbn", k = 3, s = 2, c = 32}',
+    "fused_ib": '{type = "fused_ib", k = 3, s = 1, c = 48, e = 4.0}',
+    "uib": '{type = "uib", start_dw = 3, middle_dw = 5, s = 2, c = 64, e = 4, layer_scale = true}',
+    "ffn": '{type = "uib", start_dw = 0, middle_dw = 0, s = 1, c = 64, e = 2, n = 2}',
+    "mqa": '{type = "mqa", heads = 2, key_dim = 16, value_dim = 24, kv_strides = 2, c = 64, layer_scale = true}',
+}
+
+
+@pytest.mark.parametrize("alpha,res", [(1.0, 96), (0.5, (64, 80))])
+def test_a_spec_file_of_every_v4_row_type_crosschecks_against_fvcore(tmp_path, alpha, res):
+    """A custom V4-style network from a file: every layer, attention matmuls included, equal to fvcore."""
+    from mncost.crosscheck import check
+
+    path = tmp_path / "mini-v4.toml"
+    path.write_text(V4_HEAD.replace("stages = [", "pooled_head_norm = true\nstages = [")
+                    + ", ".join(V4_STAGES.values()) + "]\n")
+    net = network(str(path), alpha, res, 10)
+    assert {"attn_qk", "attn_av", "layerscale", "batchnorm"} <= {layer.op for layer in net.layers}
+    result = check(net)
+    assert result.ok, [layer.name for layer in result.layers if not layer.ok]
