@@ -65,6 +65,19 @@ def paper_entries(net: Network) -> list[Entry]:
     return [Entry(layer, cost) for layer, cost in network_costs(net) if layer.op in ("conv2d", "linear")]
 
 
+def paper_outside(net: Network) -> LayerCost:
+    """What the paper's Network costs outside its conv and FC layers: [V4]'s attention matmuls (mult-adds),
+    layer scale and Mobile MQA's pre-norm (params); nothing for V1-V3."""
+    costs = [cost for layer, cost in network_costs(net) if layer.op not in ("conv2d", "linear")]
+    return LayerCost(*(sum(getattr(cost, term) for cost in costs) for term in ("macs", "weights", "bias", "bn_params")))
+
+
+def paper_totals(net: Network) -> tuple[int, int]:
+    """The paper Network's mult-adds and params: its conv and FC layers and what it costs outside them."""
+    entries, outside = paper_entries(net), paper_outside(net)
+    return (sum(e.cost.macs for e in entries) + outside.macs, sum(e.cost.params for e in entries) + outside.params)
+
+
 def _is_classifier_conv(layer: Layer) -> bool:
     return layer.kind == "pw" and tuple(layer.input_size) == (1, 1)
 
@@ -297,18 +310,17 @@ def _own_width_changes(rule_net: Network, reference: Network) -> list[str]:
     """The layers whose own width a rule changes: 'block2.project 18 vs 24'."""
     names = {layer.name: layer for layer in reference.layers}
     return [f"{layer.name} {layer.out_channels} vs {names[layer.name].out_channels}"
-            for layer in rule_net.layers if layer.name in names and layer.op != "avgpool"
+            for layer in rule_net.layers if layer.name in names and layer.op in ("conv2d", "linear")
             and layer.out_channels != names[layer.name].out_channels and not _keeps_input_ratio(layer)]
 
 
 def _rule_finding(words: str, rule_net: Network, reference: Network) -> Finding:
     """One rule as one finding: its own width changes and the paper's cost under it minus before it."""
-    new, old = paper_entries(rule_net), paper_entries(reference)
+    (new_macs, new_params), (old_macs, old_params) = paper_totals(rule_net), paper_totals(reference)
     changes = _own_width_changes(rule_net, reference)
     shown = ", ".join(changes[:4]) + (f" and {len(changes) - 4} more" if len(changes) > 4 else "")
     detail = f"{words}: {shown}; the layers after follow" if shown else words
-    return Finding("rule", None, None, detail, sum(e.cost.macs for e in new) - sum(e.cost.macs for e in old),
-                   sum(e.cost.params for e in new) - sum(e.cost.params for e in old))
+    return Finding("rule", None, None, detail, new_macs - old_macs, new_params - old_params)
 
 
 def explain(model: list[Entry], net: Network, spec: Spec) -> tuple[list[Finding], Network]:
@@ -381,6 +393,9 @@ class Audit:
     def to_table(self) -> Table:
         """The findings table; the totals, the closing sum and the verdict as its footer."""
         macs_diff, params_diff = self.macs_model - self.macs_paper, self.params_model - self.params_paper
+        outside = paper_outside(self.network)
+        macs_words = "conv + FC + attention matmuls" if outside.macs else "conv + FC"
+        params_words = "weights + bias + BatchNorm" + (" + layer scale" if outside.weights else "")
         return Table(
             title=f"mncost audit {self.target} against {self.network.arch}",
             columns=[Column("kind", "Finding"), Column("model_layer", "Model layer"),
@@ -388,9 +403,9 @@ class Audit:
                      Column("macs_delta", "Mult-adds", "delta"), Column("params_delta", "Params", "delta")],
             rows=[asdict(f) for f in self.findings],
             totals={"kind": "Total", "macs_delta": macs_diff, "params_delta": params_diff} if self.findings else None,
-            footer=[f"Mult-adds (conv + FC): model {self.macs_model:,}, paper {self.macs_paper:,}, "
+            footer=[f"Mult-adds ({macs_words}): model {self.macs_model:,}, paper {self.macs_paper:,}, "
                     f"difference {macs_diff:+,}.",
-                    f"Params (weights + bias + BatchNorm): model {self.params_model:,}, paper {self.params_paper:,}, "
+                    f"Params ({params_words}): model {self.params_model:,}, paper {self.params_paper:,}, "
                     f"difference {params_diff:+,}.",
                     f"{self.matched} layer pairs have the paper's shapes"
                     f"{' under the rule(s) above' if any(f.kind == 'rule' for f in self.findings) else ''}; "
@@ -404,21 +419,25 @@ def close(target: str, net: Network, steps: list[Step], macs_model: int, params_
           reference: Network | None = None) -> Audit:
     """The audit of steps aligned with `reference` (the paper `net` under `rules`); what no conv/FC layer owns
     becomes its own finding, so the sum closes."""
-    found = [*rules, *findings(steps, reference or net)]
+    reference = reference or net
+    found = [*rules, *findings(steps, reference)]
     model = [s.model for s in steps if s.model is not None]
-    paper = paper_entries(net)
-    macs_paper, params_paper = (sum(e.cost.macs for e in paper), sum(e.cost.params for e in paper))
+    (macs_paper, params_paper), outside = paper_totals(net), paper_outside(reference)
     outside_macs = macs_model - sum(e.cost.macs for e in model)
     outside_params = params_model - sum(e.cost.params for e in model)
-    if outside_macs:
-        found.append(Finding("extra", "(outside conv/linear modules)", None,
-                             "mult-adds of conv, linear or matmul ops outside nn.Conv2d/nn.Linear modules",
-                             outside_macs, 0))
-    if outside_params:
+    if outside_macs != outside.macs:
+        paper_words = f" (the paper's attention matmuls: {outside.macs:,})" if outside.macs else ""
+        found.append(Finding("changed" if outside.macs else "extra", "(outside conv/linear modules)",
+                             "(attention matmuls)" if outside.macs else None,
+                             f"mult-adds of conv, linear or matmul ops outside nn.Conv2d/nn.Linear modules{paper_words}",
+                             outside_macs - outside.macs, 0))
+    if outside_params != outside.params:
         names = list(unowned_params)
         shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
-        found.append(Finding("params", shown or "(other parameters)", None,
-                             "parameters outside the conv, linear and their BatchNorm layers", 0, outside_params))
+        paper_words = f" (the paper's layer scale and pre-norm: {outside.params:,})" if outside.params else ""
+        found.append(Finding("params", shown or "(other parameters)", "(layer scale, norms)" if outside.params else None,
+                             f"parameters outside the conv, linear and their BatchNorm layers{paper_words}", 0,
+                             outside_params - outside.params))
     if (sum(f.macs_delta for f in found), sum(f.params_delta for f in found)) != \
             (macs_model - macs_paper, params_model - params_paper):
         raise RuntimeError("audit findings do not add up to the total difference")  # a bug, not a user error

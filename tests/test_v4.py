@@ -245,3 +245,48 @@ def test_v4_analytic_commands_stay_torch_free(argv):
 
     assert heavy_imports(argv, ("torch", "fvcore", "pandas", "matplotlib")) == []
 
+
+
+@pytest.mark.parametrize("arch,res", [(arch, 224) for arch in V4] + [("v4-hybrid-large", (192, 256))])
+def test_audit_of_timm_v4_matches_the_paper_attention_and_layer_scale_included(arch, res):
+    """audit counts timm's model (FlopCounterMode, hooks, parameters) and finds nothing: its attention
+    matmuls and layer-scale/pre-norm params are the paper's, outside the conv and FC layers."""
+    from mncost.torch.audit import audit
+
+    import_timm()
+    result = audit(f"timm:create_model('{TIMM[arch]}')", arch, res=res)
+    assert result.findings == () and result.ok
+    cost = total_cost(network(arch, 1.0, res))
+    assert (result.macs_model, result.params_model) == (result.macs_paper, result.params_paper) == \
+        (cost.macs, cost.params)
+
+
+def test_audit_names_timm_v4_at_half_width_as_one_rule():
+    from mncost.torch.audit import audit
+
+    import_timm()
+    result = audit("timm.models.mobilenetv3:_gen_mobilenet_v4('mobilenetv4_hybrid_medium', 0.5)",
+                   "v4-hybrid-medium")
+    [rule] = result.findings
+    assert rule.kind == "rule" and rule.detail.startswith("width multiplier 0.5 instead of 1: block1.project 24 vs 48")
+    assert "layer_scale" not in rule.detail  # layer scale follows its block's width: not a width of its own
+    half, full = total_cost(network("v4-hybrid-medium", 0.5)), total_cost(network("v4-hybrid-medium"))
+    assert (rule.macs_delta, rule.params_delta) == (half.macs - full.macs, half.params - full.params)
+    assert (result.macs_model, result.params_model) == (half.macs, half.params)
+
+
+def test_audit_of_a_hybrid_against_its_conv_twin_names_the_attention():
+    """timm's Hybrid-M held against Conv-M: the attention's matmuls and layer scale are extra, exactly."""
+    from mncost.torch.audit import audit
+
+    import_timm()
+    result = audit("timm:create_model('mobilenetv4_hybrid_medium')", "v4-conv-medium")
+    outside = {f.model_layer: f for f in result.findings if f.paper_layer is None and f.kind in ("extra", "params")}
+    hybrid = [(layer, cost) for layer, cost in network_costs(network("v4-hybrid-medium"))]
+    attention = sum(cost.macs for layer, cost in hybrid if layer.op in ("attn_qk", "attn_av"))
+    assert outside["(outside conv/linear modules)"].macs_delta == attention
+    scale_and_norm = sum(cost.params for layer, cost in hybrid if layer.op in ("layerscale", "batchnorm"))
+    assert sum(f.params_delta for f in result.findings if f.kind == "params" and f.paper_layer is None) == scale_and_norm
+    assert any(f.kind == "extra" and f.model_layer.endswith("attn.query.proj") for f in result.findings)
+    assert (sum(f.macs_delta for f in result.findings), result.macs_paper) == \
+        (result.macs_model - result.macs_paper, total_cost(network("v4-conv-medium")).macs)
