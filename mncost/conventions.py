@@ -47,26 +47,28 @@ class Convention:
 
 
 ALL_PARAMS = {"weights": 1, "layer_scale_params": 1, "bias": 1, "bn_params": 1}
-# [V4] attention matmuls: counted by the tools that see torch.matmul (measured on mncost's module); thop and
-# torchinfo hook modules only and never see them; thop also skips the layer-scale gammas (no rule for that module).
-# ptflops counts nn.GELU twice, as nn.ReLU (its module hook and the patched F.gelu).
-ATTENTION = {"attention_macs": 1}
+# Every matmul is part of the exact count: [V4]'s attention rows, and a traced F.scaled_dot_product_attention
+# or torch.matmul. fvcore and ptflops see torch.matmul but not scaled_dot_product_attention; thop and torchinfo
+# hook modules only and see neither; thop also skips the layer-scale gammas (no rule for that module). torch's
+# flop counter sees the attention when torch runs it as bmm. ptflops counts nn.GELU twice, as nn.ReLU.
+MATMULS = {"attention_macs": 1, "attention": 1, "matmul": 1}
 
 CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
     Convention(
         "paper", "[V1]/[V2] papers",
-        "conv and FC multiply-adds only; params = conv and FC weights (no BatchNorm, no FC bias)",
-        "mult-adds", {"macs": 1, **ATTENTION}, {"weights": 1, "layer_scale_params": 1}),
+        "conv and FC multiply-adds, and attention matmuls; params = conv and FC weights, and [V4] layer-scale "
+        "gammas (no BatchNorm, no FC bias)",
+        "mult-adds", {"macs": 1, **MATMULS}, {"weights": 1, "layer_scale_params": 1}),
     Convention(
         "slim", "tensorflow/models research/slim checkpoint tables",
         "always 1001 classes (background + 1000); conv and FC multiply-adds; "
         "params = weights and biases, BatchNorm excluded",
-        "MACs", {"macs": 1, **ATTENTION}, {"weights": 1, "layer_scale_params": 1, "bias": 1}, classes=1001),
+        "MACs", {"macs": 1, **MATMULS}, {"weights": 1, "layer_scale_params": 1, "bias": 1}, classes=1001),
     Convention(
         "pytorch", "torch.nn.Module.parameters()",
         "params = every trainable parameter (weights, FC bias, BatchNorm weight and bias); "
         "mult-adds as the paper",
-        "mult-adds", {"macs": 1, **ATTENTION}, ALL_PARAMS, package="torch", version="2.13.0"),
+        "mult-adds", {"macs": 1, **MATMULS}, ALL_PARAMS, package="torch", version="2.13.0"),
     Convention(
         "fvcore", "fvcore FlopCountAnalysis",
         "one flop per multiply-add of aten::_convolution and aten::linear (bias not counted); "
@@ -74,7 +76,7 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
         "element, whether nn.AdaptiveAvgPool2d or F.adaptive_avg_pool2d ran it (aten::avg_pool2d and "
         "aten::mean count nothing); aten::matmul 1 per multiply-add; scaled_dot_product_attention, softmax, "
         "max pooling, relu, hardtanh (ReLU6), add and dropout ignored; params = parameter_count (all)",
-        "flops", {"macs": 1, **ATTENTION, "batchnorm": 2, "batchnorm_functional": 2, "avgpool": 1, "avgpool_functional": 1,
+        "flops", {"macs": 1, "attention_macs": 1, "batchnorm": 2, "batchnorm_functional": 2, "avgpool": 1, "avgpool_functional": 1,
                   "matmul": 1}, ALL_PARAMS,
         package="fvcore", version="0.1.5.post20221221"),
     Convention(
@@ -90,7 +92,7 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
         "x.add/mul/matmul(y) count once each (1 per element, matmul per multiply-add); `x @ y`, `x * y`, "
         "x.mean and scaled_dot_product_attention count nothing; hooks are looked up by exact type, so "
         "a subclass (timm's Linear) counts nothing and F.linear is not patched; params = all trainable",
-        "MACs", {"macs": 1, **ATTENTION, "bias_add": 1, "batchnorm": 2, "relu": 2, "relu6": 1, "avgpool": 2,
+        "MACs", {"macs": 1, "attention_macs": 1, "bias_add": 1, "batchnorm": 2, "relu": 2, "relu6": 1, "avgpool": 2,
                  "relu_functional": 1, "relu6_functional": 1, "avgpool_functional": 1, "avgpool_fixed": 2,
                  "avgpool_fixed_functional": 1, "maxpool": 2, "maxpool_functional": 1, "add_named": 1,
                  "mul_named": 1, "softmax_patched": 1, "matmul_named": 1, "macs_unhooked": -1,
@@ -122,16 +124,18 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
         package="torchinfo", version="1.8.0"),
     Convention(
         "torch-flop-counter", "torch.utils.flop_counter.FlopCounterMode",
-        "2 FLOPs per multiply-add of convolution and addmm/mm/bmm (bias not counted); on CPU "
-        "scaled_dot_product_attention runs a kernel it has no formula for (nothing counted); BatchNorm, "
+        "2 FLOPs per multiply-add of convolution and addmm/mm/bmm (bias not counted); "
+        "scaled_dot_product_attention counted when torch runs it as bmm (its math path: timm's Mobile MQA, one "
+        "key/value head for several query heads), not when it runs the fused CPU kernel, which has no formula; BatchNorm, "
         "activations, pooling and adds not counted; reports no params",
-        "FLOPs", {"macs": 2, "matmul": 2, "attention_macs": 2}, None, package="torch", version="2.13.0"),
+        "FLOPs", {"macs": 2, "matmul": 2, "attention_macs": 2, "attention_bmm": 2}, None, package="torch",
+        version="2.13.0"),
     Convention(
         "torchvision", "torchvision weights meta (docs 'GFLOPS', num_params)",
         "the documented 'GFLOPS' (meta _ops, e.g. 0.301 for mobilenet_v2 IMAGENET1K_V1, printed 0.30 in "
         "the docs' table) are conv and FC multiply-adds in billions, not 2 FLOPs each (pytorch/vision "
         "PR #6936); num_params = every parameter (3,504,872 for mobilenet_v2); torchvision has no V1",
-        "GFLOPS", {"macs": 1, **ATTENTION}, ALL_PARAMS),
+        "GFLOPS", {"macs": 1, **MATMULS}, ALL_PARAMS),
     Convention(
         "keras", "Keras model.summary() (keras.applications)",
         "'Total params' include BatchNorm's non-trainable moving mean and variance beside its gamma "

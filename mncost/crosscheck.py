@@ -159,7 +159,8 @@ _COUNTS = [Column("macs_analytic", "mult-adds (mncost)", "count"), Column("macs_
            Column("params_module", "params (module)", "count"), Column("params_delta", "delta", "count"),
            Column("batch_norm_fvcore", "fvcore BatchNorm", "count"),
            Column("pooling_fvcore", "fvcore pooling", "count"), Column("ok", "ok")]
-_FOOTER = ["mult-adds: conv and FC multiply-adds, fvcore's conv + linear count of the module of the same name.",
+_FOOTER = ["mult-adds: conv, FC and attention-matmul multiply-adds, fvcore's conv + linear + matmul count of the "
+           "module of the same name.",
            "params: weights + bias + BatchNorm affine, against the module's parameter_count.",
            "fvcore BatchNorm and pooling: what fvcore counts on its own; not part of the comparison."]
 

@@ -179,5 +179,5 @@ def sweep_table(rows: list[dict[str, Any]], classes: int) -> Table:
     """The sweep rows as a Table, one row per config."""
     arch = rows[0]["arch"] if rows else ""
     return Table(title=f"Sweep of {arch}: {len(rows)} configs, {classes} classes", columns=SWEEP_COLUMNS,
-                 rows=rows, footer=["Mult-Adds: conv and FC multiply-adds. Params: every trainable parameter "
+                 rows=rows, footer=["Mult-Adds: conv, FC and attention-matmul multiply-adds. Params: every trainable parameter "
                                     "(weights, FC bias, BatchNorm); Params (paper): conv and FC weights."])

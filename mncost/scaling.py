@@ -46,7 +46,7 @@ class Grid:
             rows.append(row)
         return Table(f"MobileNet {self.arch}: mult-adds over width alpha x resolution, {self.classes} classes",
                      columns, rows,
-                     footer=["Mult-adds: conv and FC multiply-adds. Params (paper): conv and FC weights, as "
+                     footer=["Mult-adds: conv, FC and attention-matmul multiply-adds. Params (paper): conv and FC weights, as "
                              "[V1] Tables 6 and 7; Params (all): with bias and BatchNorm. Params do not depend "
                              "on the resolution."])
 

@@ -186,6 +186,15 @@ def attention(layer: Layer) -> int:
     return heads * length * source * (layer.in_channels + layer.out_channels)
 
 
+SDPA_AS_BMM = "F.scaled_dot_product_attention (math: bmm)"  # the call of an attention torch ran as bmm
+
+
+def attention_bmm(layer: Layer) -> int:
+    """Those matmuls when torch ran the attention as bmm (its math path), as dispatch-level counters see it;
+    a fused kernel (flash attention on CPU) they may have no formula for."""
+    return attention(layer) if layer.call == SDPA_AS_BMM else 0
+
+
 def linear_tokens(layer: Layer) -> int:
     """A Linear on T tokens counted once instead of T times: (T-1) * (weights + bias)."""
     if layer.op != "linear":
@@ -258,6 +267,7 @@ TERMS: dict[str, Term] = {t.name: t for t in (
     Term("matmul", "matmuls", matmul_macs),
     Term("matmul_named", "torch.matmul / mm / bmm", _called("matmul", NAMED_MATMULS, matmul_macs)),
     Term("attention", "attention matmuls (sdpa)", attention),
+    Term("attention_bmm", "attention matmuls (sdpa run as bmm)", attention_bmm),
     Term("linear_tokens", "Linear per token (counted once)", linear_tokens),
     Term("weights", "weights", weights),
     Term("layer_scale_params", "layer-scale gammas", layer_scale_params),

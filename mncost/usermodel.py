@@ -18,7 +18,7 @@ from .costs import LayerCost, layer_cost
 from .errors import MncostError
 from .layers import Layer, Network, Size
 from .render import Column, Table
-from .terms import TERMS
+from .terms import SDPA_AS_BMM, TERMS
 
 if TYPE_CHECKING:
     from .torch.trace import Call, Trace
@@ -74,6 +74,8 @@ def op_of(call: Call) -> tuple[str, str | None]:
     """The row kind of a call (conv2d, linear, act, ...) and, for an activation, its kind."""
     if call.function == "F.linear":
         return "linear", None
+    if call.function == "F.scaled_dot_product_attention":  # whichever kernel ran it (math: mul, bmm, softmax)
+        return "attention", None
     for aten in call.costly:
         op = OPS.get(aten.name)
         if op == "act":
@@ -135,8 +137,11 @@ def _new_row(call: Call, op: str, kind: str | None) -> Layer | None:
                      (math.prod(call.shape[:-1]), 1), call=how)
     if op == "attention":
         query, key, value = call.args[:3]
+        ran_as_bmm = any(aten.name == "bmm" for aten in call.costly)
         return Layer(name, "attention", query[-1], value[-1], (query[-2], key[-2]), (query[-2], 1),
-                     groups=math.prod(query[:-2]), call=how)
+                     groups=math.prod(query[:-2]), call=SDPA_AS_BMM if ran_as_bmm else how)
+    if op == "mul" and call.params == in_c == out_c:  # x * gamma, one learned gamma per channel
+        return Layer(name, "layerscale", in_c, out_c, in_size, out_size, call=how)
     return Layer(name, op, in_c, out_c, in_size, out_size, norm=op == "batchnorm", activation=kind, call=how)
 
 

@@ -2,7 +2,7 @@
 
 Truth is each counter run on the real module (fvcore, ptflops, thop, torchinfo, torch's flop
 counter, PyTorch's parameters), on models mncost did not build: pytorchcv and geffnet MobileNets,
-tutorial-style models written here, a ResNet-style net and an attention net.
+timm's V2, V3 and V4, tutorial-style models written here, a ResNet-style net and an attention net.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ MODELS = {
     "geffnet-v2": "geffnet.gen_efficientnet:mobilenetv2_100",
     "timm-v2": "timm:create_model('mobilenetv2_100')",
     "timm-v3": "timm:create_model('mobilenetv3_large_100')",
+    "timm-v4-conv-s": "timm:create_model('mobilenetv4_conv_small')",
+    "timm-v4-hybrid-m": "timm:create_model('mobilenetv4_hybrid_medium')",  # attention through sdpa, layer scale
     "functional": "tests/count_models.py:FunctionalNet",
     "resnet": "tests/count_models.py:SmallResNet",
     "attention": "tests/count_models.py:ConvAttentionNet",
@@ -100,6 +102,17 @@ def test_same_engine_for_the_arch_and_for_mncosts_own_module():
     arch_json = json.loads(run_cli("compare", "--arch", "v2", "--format", "json").stdout)
     target_json = json.loads(run_cli("compare", "tests/own_models.py:mncost_module", "--format", "json").stdout)
     assert arch_json["conventions"] == target_json["conventions"]
+
+
+@pytest.mark.parametrize("arch,alpha,res", [("v4-hybrid-medium", 0.5, 96), ("v4-hybrid-large", 1.0, 64),
+                                            ("v4-conv-small", 1.0, 128)])
+def test_every_counter_predicts_the_same_for_a_v4_arch_and_for_mncosts_own_module(arch, alpha, res):
+    """V4's attention traces as matmul rows and its layer scale as layer-scale rows; every convention's total
+    and params equal the arch's own rows'."""
+    _, net = model_network(f"tests/own_models.py:mncost_module(arch={arch!r}, alpha={alpha}, res={res})",
+                           (1, 3, res, res))
+    own = {e.convention.name: (e.total, e.params) for e in ledger(net).entries}
+    assert own == {e.convention.name: (e.total, e.params) for e in compare(arch, alpha, res).entries}
 
 
 @pytest.mark.parametrize("arch", ["v1", "v2"])
@@ -179,3 +192,22 @@ def test_user_code_that_exits_raises_or_prints_is_one_line_exit_2(tmp_path, comm
 def test_an_input_too_large_to_run_is_refused_before_the_model_is_loaded():
     out = run_cli("count", "tests/count_models.py:TutorialV1", "--input", "1x3x99999x99999")
     assert out.returncode == 2 and "would not fit in memory" in out.stderr and len(out.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize("arch,res", [("v4-hybrid-medium", (192, 256)), ("v4-hybrid-large", 256)])
+def test_a_traced_timm_v4_hybrid_is_the_paper_network_attention_and_layer_scale_included(arch, res):
+    """timm runs Mobile MQA through F.scaled_dot_product_attention (one key/value head for several query
+    heads: torch's math path, bmm) and layer scale as x * gamma: the trace makes them attention and
+    layer-scale rows, and the exact count is mncost's analytic one for the arch."""
+    from mncost.costs import total_cost
+    from mncost.terms import SDPA_AS_BMM
+
+    height, width = (res, res) if isinstance(res, int) else res
+    _, net = traced(f"timm:create_model('mobilenetv4_{arch[3:].replace('-', '_')}')", (1, 3, height, width))
+    paper = {e.convention.name: e for e in ledger(net).entries}["paper"]
+    analytic = total_cost(network(arch, 1.0, res))
+    assert (paper.total, paper.params) == (analytic.macs, analytic.weights)
+    attention = [layer for layer in net.layers if layer.op == "attention"]
+    assert len(attention) == 8 and all(layer.call == SDPA_AS_BMM for layer in attention)
+    assert sum(1 for layer in net.layers if layer.op == "layerscale") == \
+        sum(1 for layer in network(arch).layers if layer.op == "layerscale")

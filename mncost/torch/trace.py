@@ -63,6 +63,7 @@ class Call:
     output: int | None = None  # id of the (first) output tensor
     shape: tuple[int, ...] | None = None  # its shape
     aten: list[Aten] = field(default_factory=list)
+    params: int = 0  # elements of the nn.Parameters it reads, directly or through a view (a layer-scale gamma)
 
     @property
     def costly(self) -> list[Aten]:
@@ -114,6 +115,7 @@ class _Recorder(TorchFunctionMode):
         self.calls: list[Call] = []
         self.current: Call | None = None
         self.keep: list[torch.Tensor] = []  # tensors whose ids are recorded stay alive, so ids stay unique
+        self.param_views: dict[int, int] = {}  # id of a view of a parameter -> the parameter's elements
         self.explicit = False  # set while a Tensor method is called by name (x.add(y)), not by an operator
         self.handles = [h for module in dict.fromkeys(self.names)
                         for h in (module.register_forward_pre_hook(self.enter),
@@ -148,6 +150,12 @@ class _Recorder(TorchFunctionMode):
             out = func(*args, **kwargs)
         finally:
             self.current = None
+        call.params = sum(t.numel() if isinstance(t, nn.Parameter) else self.param_views.get(id(t), 0) for t in tensors)
+        if call.params and not call.costly:  # gamma.view(1, -1, 1, 1): the view still reads the parameter
+            view = next((t for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor)), None)
+            if view is not None:
+                self.param_views[id(view)] = call.params
+                self.keep.append(view)
         if call.costly:
             first = next((t for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor)), None)
             if first is not None:
