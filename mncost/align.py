@@ -68,8 +68,7 @@ def paper_entries(net: Network) -> list[Entry]:
 def paper_outside(net: Network) -> LayerCost:
     """What the paper's Network costs outside its conv and FC layers: [V4]'s attention matmuls (mult-adds),
     layer scale and Mobile MQA's pre-norm (params); nothing for V1-V3."""
-    costs = [cost for layer, cost in network_costs(net) if layer.op not in ("conv2d", "linear")]
-    return LayerCost(*(sum(getattr(cost, term) for cost in costs) for term in ("macs", "weights", "bias", "bn_params")))
+    return sum((cost for layer, cost in network_costs(net) if layer.op not in ("conv2d", "linear")), LayerCost())
 
 
 def paper_totals(net: Network) -> tuple[int, int]:

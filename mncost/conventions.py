@@ -56,7 +56,7 @@ MATMULS = {"attention_macs": 1, "attention": 1, "matmul": 1}
 CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
     Convention(
         "paper", "[V1]/[V2] papers",
-        "conv and FC multiply-adds, and attention matmuls; params = conv and FC weights, and [V4] layer-scale "
+        "conv, FC and matmul multiply-adds (attention included); params = conv and FC weights, and [V4] layer-scale "
         "gammas (no BatchNorm, no FC bias)",
         "mult-adds", {"macs": 1, **MATMULS}, {"weights": 1, "layer_scale_params": 1}),
     Convention(

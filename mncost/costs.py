@@ -92,16 +92,26 @@ def attention_values_cost(layer: Layer) -> LayerCost:
                      activations=layer.out_channels * _area(layer))
 
 
+def matmul_cost(layer: Layer) -> LayerCost:
+    """A traced matmul: inner dimension x output elements mult-adds."""
+    outputs = layer.out_channels * _area(layer)
+    return LayerCost(macs=layer.in_channels * outputs, activations=outputs)
+
+
 def attention_cost(layer: Layer) -> LayerCost:
-    """A traced scaled dot-product attention over `groups` heads: its output elements; its matmuls are work terms."""
-    return LayerCost(activations=layer.groups * layer.out_channels * layer.output_size[0])
+    """A traced scaled dot-product attention over `groups` heads, L queries and S keys: Q K^T and A V,
+    L*S*(E + Ev) mult-adds per head."""
+    (length, source), heads = layer.input_size, layer.groups
+    return LayerCost(macs=heads * length * source * (layer.in_channels + layer.out_channels),
+                     activations=heads * layer.out_channels * length)
 
 
 COST_FUNCTIONS: dict[str, Callable[[Layer], LayerCost]] = {
     "conv2d": conv_cost,
     "linear": linear_cost,
     "avgpool": pool_cost,
-    **dict.fromkeys(("mul", "maxpool", "act", "add", "softmax", "matmul"), outputs_cost),
+    **dict.fromkeys(("mul", "maxpool", "act", "add", "softmax"), outputs_cost),
+    "matmul": matmul_cost,
     "batchnorm": norm_cost,
     "layerscale": layer_scale_cost,
     "attn_qk": attention_logits_cost,

@@ -24,11 +24,12 @@ def output_elements(layer: Layer) -> int:
 
 
 ATTENTION_OPS = ("attn_qk", "attn_av")  # [V4] Mobile MQA's two matmuls
+MATMUL_OPS = (*ATTENTION_OPS, "matmul", "attention")  # mult-adds that are not a conv's or an FC's
 
 
 def macs(layer: Layer) -> int:
     """Conv and FC multiply-adds, the papers' mult-adds."""
-    return 0 if layer.op in ATTENTION_OPS else layer_cost(layer).macs
+    return 0 if layer.op in MATMUL_OPS else layer_cost(layer).macs
 
 
 def attention_macs(layer: Layer) -> int:
@@ -175,15 +176,12 @@ def softmax_ops(layer: Layer) -> int:
 
 def matmul_macs(layer: Layer) -> int:
     """The multiply-adds of a matmul row, whichever way it was called."""
-    return layer.in_channels * output_elements(layer) if layer.op == "matmul" else 0
+    return layer_cost(layer).macs if layer.op == "matmul" else 0
 
 
 def attention(layer: Layer) -> int:
     """Scaled dot-product attention's two matmuls, Q K^T and A V, per head: L*S*(E + Ev) mult-adds."""
-    if layer.op != "attention":
-        return 0
-    (length, source), heads = layer.input_size, layer.groups
-    return heads * length * source * (layer.in_channels + layer.out_channels)
+    return layer_cost(layer).macs if layer.op == "attention" else 0
 
 
 SDPA_AS_BMM = "F.scaled_dot_product_attention (math: bmm)"  # the call of an attention torch ran as bmm

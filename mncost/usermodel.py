@@ -242,7 +242,6 @@ def work(layer: Layer) -> dict[str, int]:
         "adds": out if layer.op == "add" else 0,
         "multiplies": out if layer.op == "mul" else 0,
         "softmax": out if layer.op == "softmax" else 0,
-        "matmul mult-adds": TERMS["matmul"].count(layer) + TERMS["attention"].count(layer),
     }
     return {k: v for k, v in kinds.items() if v}
 
@@ -271,7 +270,7 @@ def count_table(net: Network) -> Table:
                  Column("bn_params", "BN params", "count"), Column("activations", "Activations", "count"),
                  Column("work", "Work beyond mult-adds")],
         rows=rows, totals=totals,
-        footer=["Mult-Adds: conv and FC multiply-adds, the papers' count. A conv or FC row includes the BatchNorm and "
+        footer=["Mult-Adds: conv, FC and matmul multiply-adds, the exact count. A conv or FC row includes the BatchNorm and "
                 "the activation module that consume its output and an `x + y` residual add; any other op is a row "
                 "of its own, 'Called as' saying how it ran when not as an nn module.",
                 *net.notes],

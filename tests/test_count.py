@@ -207,6 +207,7 @@ def test_a_traced_timm_v4_hybrid_is_the_paper_network_attention_and_layer_scale_
     paper = {e.convention.name: e for e in ledger(net).entries}["paper"]
     analytic = total_cost(network(arch, 1.0, res))
     assert (paper.total, paper.params) == (analytic.macs, analytic.weights)
+    assert total_cost(net).macs == analytic.macs  # `mncost count`'s Mult-Adds: matmuls included, as in `table`
     attention = [layer for layer in net.layers if layer.op == "attention"]
     assert len(attention) == 8 and all(layer.call == SDPA_AS_BMM for layer in attention)
     assert sum(1 for layer in net.layers if layer.op == "layerscale") == \
