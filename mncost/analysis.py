@@ -13,6 +13,7 @@ from .render import Column, Table, to_html, to_markdown
 # [V1] Table 2's layer types; other kernels get their own label.
 TYPE_LABELS = {"pw": "Conv 1x1", "dw": "Conv DW {k}x{k}", "conv": "Conv {k}x{k}",
                "gconv": "Conv grouped {k}x{k}", "fc": "Fully Connected", "matmul": "Attention MatMul"}
+STRIDED = ("conv2d", "avgpool", "linear")  # the ops [V1] Table 1 gives a stride ("FC / s1"); not [V4]'s matmuls
 PAPER_TYPES = {"conv": "Conv", "pw": "Conv", "gconv": "Conv", "dw": "Conv dw", "fc": "FC", "pool": "Avg Pool",
                "mul": "Multiply", "bn": "BatchNorm", "ls": "Layer scale", "matmul": "MatMul"}
 
@@ -80,7 +81,7 @@ class Analysis:
     def to_table(self) -> Table:
         """The per-layer table in [V1] Table 1's columns, with totals and the share per type."""
         net, t = self.network, self.totals
-        rows = [{**row, "type_stride": f"{PAPER_TYPES[layer.kind]} / s{layer.stride}",
+        rows = [{**row, "type_stride": PAPER_TYPES[layer.kind] + (f" / s{layer.stride}" if layer.op in STRIDED else ""),
                  "input": _size(layer.input_size, layer.in_channels),
                  "output": _size(layer.output_size, layer.out_channels)}
                 for row, (layer, _) in zip(self.rows(), self.layers)]

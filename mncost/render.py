@@ -175,19 +175,18 @@ def _folded(table: Table) -> Table:
     return replace(table, rows=rows, footer=[*notes, *table.footer])
 
 
-def _column_ranges(table: Table, hidden: tuple[str, ...]) -> list[tuple[int, int]]:
-    """Each shown column's (narrowest, unwrapped) width: its longest word (a number cell whole) and the
+def _column_ranges(table: Table) -> dict[str, tuple[int, int]]:
+    """Each column's (narrowest, unwrapped) width: its longest word (a number cell whole) and the
     longest line of its cells (a header may wrap at spaces)."""
     from rich.cells import cell_len
 
-    ranges = []
+    rows = _text_rows(table)
+    ranges = {}
     for j, c in enumerate(table.columns):
-        if c.key in hidden:
-            continue
-        cells = [row[j] for row in _text_rows(table)]
+        cells = [row[j] for row in rows]
         words = [*c.header.split(), *(word for text in cells for word in (text.split() if c.kind == "text" else [text]))]
         low = max([cell_len(w) for w in words] + [1])
-        ranges.append((low, max([low, *(cell_len(line) for text in cells for line in text.splitlines())])))
+        ranges[c.key] = (low, max([low, *(cell_len(line) for text in cells for line in text.splitlines())]))
     return ranges
 
 
@@ -202,9 +201,10 @@ def fit_rich(table: Table, console, width: int):
     attempts = [((), False), ((), True)] + [
         (tuple(c.key for c in table.columns if 0 < c.hide <= level), True) for level in levels]
     options = console.options.update(max_width=10_000)
+    ranges_of = {compact: _column_ranges(_folded(table) if compact else table) for compact in (False, True)}
     for wrap, tries in ((False, attempts[:2]), (True, attempts)):
         for hidden, compact in tries:
-            ranges = _column_ranges(_folded(table) if compact else table, hidden)
+            ranges = [ranges_of[compact][c.key] for c in table.columns if c.key not in hidden]
             frame = to_rich(replace(table, rows=[], totals=None), compact=compact, hidden=hidden,
                             widths=[1] * len(ranges))  # borders and padding: the same for any rows
             overhead = Measurement.get(console, options, frame).maximum - len(ranges)
