@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any, Iterable, Iterator, Literal
 
 from .archs import ROUNDING, Spec, build
-from .costs import LayerCost, network_costs
+from .costs import LayerCost, network_costs, total_cost
 from .errors import MncostError
 from .layers import Layer, Network
 from .render import Column, Table
@@ -69,12 +69,6 @@ def paper_outside(net: Network) -> LayerCost:
     """What the paper's Network costs outside its conv and FC layers: [V4]'s attention matmuls (mult-adds),
     layer scale and Mobile MQA's pre-norm (params); nothing for V1-V3."""
     return sum((cost for layer, cost in network_costs(net) if layer.op not in ("conv2d", "linear")), LayerCost())
-
-
-def paper_totals(net: Network) -> tuple[int, int]:
-    """The paper Network's mult-adds and params: its conv and FC layers and what it costs outside them."""
-    entries, outside = paper_entries(net), paper_outside(net)
-    return (sum(e.cost.macs for e in entries) + outside.macs, sum(e.cost.params for e in entries) + outside.params)
 
 
 def _is_classifier_conv(layer: Layer) -> bool:
@@ -315,11 +309,11 @@ def _own_width_changes(rule_net: Network, reference: Network) -> list[str]:
 
 def _rule_finding(words: str, rule_net: Network, reference: Network) -> Finding:
     """One rule as one finding: its own width changes and the paper's cost under it minus before it."""
-    (new_macs, new_params), (old_macs, old_params) = paper_totals(rule_net), paper_totals(reference)
+    new, old = total_cost(rule_net), total_cost(reference)
     changes = _own_width_changes(rule_net, reference)
     shown = ", ".join(changes[:4]) + (f" and {len(changes) - 4} more" if len(changes) > 4 else "")
     detail = f"{words}: {shown}; the layers after follow" if shown else words
-    return Finding("rule", None, None, detail, new_macs - old_macs, new_params - old_params)
+    return Finding("rule", None, None, detail, new.macs - old.macs, new.params - old.params)
 
 
 def explain(model: list[Entry], net: Network, spec: Spec) -> tuple[list[Finding], Network]:
@@ -421,7 +415,7 @@ def close(target: str, net: Network, steps: list[Step], macs_model: int, params_
     reference = reference or net
     found = [*rules, *findings(steps, reference)]
     model = [s.model for s in steps if s.model is not None]
-    (macs_paper, params_paper), outside = paper_totals(net), paper_outside(reference)
+    paper, outside = total_cost(net), paper_outside(reference)
     outside_macs = macs_model - sum(e.cost.macs for e in model)
     outside_params = params_model - sum(e.cost.params for e in model)
     if outside_macs != outside.macs:
@@ -438,7 +432,7 @@ def close(target: str, net: Network, steps: list[Step], macs_model: int, params_
                              f"parameters outside the conv, linear and their BatchNorm layers{paper_words}", 0,
                              outside_params - outside.params))
     if (sum(f.macs_delta for f in found), sum(f.params_delta for f in found)) != \
-            (macs_model - macs_paper, params_model - params_paper):
+            (macs_model - paper.macs, params_model - paper.params):
         raise RuntimeError("audit findings do not add up to the total difference")  # a bug, not a user error
     pairs = [s for s in steps if s.model and s.paper and not differences(s.model.layer, s.paper.layer)]
     flagged = {f.model_layer for f in found}
@@ -446,7 +440,7 @@ def close(target: str, net: Network, steps: list[Step], macs_model: int, params_
                        "same mult-adds and weights" for s in pairs
                        if _is_classifier_conv(s.model.layer) and s.paper.layer.op == "linear"
                        and s.model.layer.name not in flagged)]
-    return Audit(target, net, tuple(found), macs_model, macs_paper, params_model, params_paper, len(pairs),
+    return Audit(target, net, tuple(found), macs_model, paper.macs, params_model, paper.params, len(pairs),
                  tuple(notes))
 
 

@@ -60,6 +60,8 @@ def _arch(arch: str, build: str | None):
 
 
 GRID = "comma list of values and start:stop:step ranges (stop included when on the grid)"
+AlphaGrid = Annotated[str, typer.Option(metavar="GRID", help=f"Width multipliers: {GRID}.")]
+ResGrid = Annotated[str, typer.Option(metavar="GRID", help=f"Resolutions (N or HxW): {GRID}.")]
 
 
 @app.command()
@@ -126,11 +128,7 @@ def paper(table_ids: Annotated[list[str] | None, typer.Argument(metavar="[TABLE_
 
 
 @app.command()
-def scaling(arch: Arch = "v1",
-            alpha: Annotated[str, typer.Option(metavar="GRID", help=f"Width multipliers: {GRID}.")]
-            = "1.0,0.75,0.5,0.25",
-            res: Annotated[str, typer.Option(metavar="GRID", help=f"Resolutions (N or HxW): {GRID}.")]
-            = "224,192,160,128",
+def scaling(arch: Arch = "v1", alpha: AlphaGrid = "1.0,0.75,0.5,0.25", res: ResGrid = "224,192,160,128",
             classes: Classes = "1000", build: Build = None, fmt: Fmt = Format.rich, wide: Wide = False) -> None:
     """Mult-adds and params over a grid of width multipliers and resolutions ([V1] Tables 6, 7)."""
     from .scaling import scaling_grid
@@ -168,6 +166,16 @@ Target = Annotated[str, typer.Argument(metavar="TARGET",
 Input = Annotated[str, typer.Option("--input", metavar="NxCxHxW", help="Input shape, batch 1.")]
 
 
+def _traced(target: str, input: str, command: str):
+    """TARGET loaded (this runs its code) and traced on a zero input of that shape: (module, Network)."""
+    from .torch import require
+
+    require(command)
+    from .torch.trace import model_network, parse_input
+
+    return model_network(target, parse_input(input))
+
+
 @app.command()
 def compare(target: Annotated[Optional[str], typer.Argument(
                 metavar="[TARGET]", help="A PyTorch model (path/to/file.py:NAME or package.module:NAME) "
@@ -188,20 +196,15 @@ def compare(target: Annotated[Optional[str], typer.Argument(
         if given:
             raise MncostError(f"{', '.join(given)} describe a built-in arch; with TARGET give the input shape "
                               "as --input NxCxHxW")
-        from .torch import require
-
-        require("compare TARGET")
-        from .torch.trace import model_network, parse_input
-
-        shape = parse_input(input)
-        model, net = model_network(target, shape)
+        model, net = _traced(target, input, "compare TARGET")
         ledger = ledger_of_network(net)
         if measure:
             import torch
 
             from .torch.measure import measure_module
+            from .torch.trace import parse_input
 
-            ledger = ledger.with_measurements(measure_module(model, torch.zeros(shape)))
+            ledger = ledger.with_measurements(measure_module(model, torch.zeros(parse_input(input))))
     else:
         ledger = ledger_of(_arch(arch, build), alpha, res, classes)
         if measure:
@@ -228,13 +231,9 @@ def compare(target: Annotated[Optional[str], typer.Argument(
 @app.command()
 def count(target: Target, input: Input = "1x3x224x224", fmt: Fmt = Format.rich, wide: Wide = False) -> None:
     """A PyTorch model's own per-layer table: mult-adds, params, activations and the work beyond mult-adds."""
-    from .torch import require
-
-    require("count")
-    from .torch.trace import model_network, parse_input
     from .usermodel import count_table, to_dict
 
-    _, net = model_network(target, parse_input(input))
+    _, net = _traced(target, input, "count")
     emit(fmt, [count_table(net)], to_dict(net), wide)
 
 
@@ -277,9 +276,7 @@ def audit(
 # --- sweep, fit (design studies) ---
 
 @app.command()
-def sweep(arch: Arch = "v1",
-          alpha: Annotated[str, typer.Option(metavar="GRID", help=f"Width multipliers: {GRID}.")] = "0.25:1.0:0.25",
-          res: Annotated[str, typer.Option(metavar="GRID", help=f"Resolutions (N or HxW): {GRID}.")] = "128:224:32",
+def sweep(arch: Arch = "v1", alpha: AlphaGrid = "0.25:1.0:0.25", res: ResGrid = "128:224:32",
           classes: Classes = "1000", build: Build = None, fmt: Fmt = Format.rich, wide: Wide = False) -> None:
     """Totals for every (alpha, resolution) on a grid: one row per config."""
     from .archs import parse_classes
@@ -334,12 +331,7 @@ def latency(target: Annotated[Optional[str], typer.Argument(
     else:
         if plot:
             raise MncostError("--plot draws an arch over the [V1] alpha x resolution grid; use it with --arch")
-        from .torch import require
-
-        require("latency TARGET")
-        from .torch.trace import model_network, parse_input
-
-        result = network_roofline(model_network(target, parse_input(input))[1], dtype, PROFILES["pixel6-cpu"])
+        result = network_roofline(_traced(target, input, "latency TARGET")[1], dtype, PROFILES["pixel6-cpu"])
     result = replace(result, hardware=hardware(hw, remeasure, lambda message: typer.echo(f"mncost: {message}", err=True)))
     emit(fmt, [result.to_table()], result.to_dict())
     if plot:

@@ -12,12 +12,14 @@ from typing import Callable
 from . import formulas
 from .layers import Layer, Network
 
+MACS = "conv, FC and attention-matmul multiply-adds"  # what `macs` counts, as the tables' footers say it
+
 
 @dataclass(frozen=True)
 class LayerCost:
     """The cost terms of one layer, exact integers."""
 
-    macs: int = 0  # conv and FC multiply-adds, the papers' mult-adds
+    macs: int = 0  # conv and FC multiply-adds (the papers' mult-adds), and attention / matmul multiply-adds
     weights: int = 0
     bias: int = 0
     bn_params: int = 0  # BatchNorm affine weight and bias (2 per channel)

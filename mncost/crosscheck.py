@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable
 
 from .archs import get_spec, network, parse_classes
 from .design import parse_alphas, parse_resolutions
-from .costs import network_costs
+from .costs import MACS, network_costs
 from .errors import MncostError
 from .layers import Network
 from .paper.data import SLIM_CLASSES, V1_CHECKPOINTS, V2_CHECKPOINTS
@@ -159,7 +159,7 @@ _COUNTS = [Column("macs_analytic", "mult-adds (mncost)", "count"), Column("macs_
            Column("params_module", "params (module)", "count"), Column("params_delta", "delta", "count"),
            Column("batch_norm_fvcore", "fvcore BatchNorm", "count"),
            Column("pooling_fvcore", "fvcore pooling", "count"), Column("ok", "ok")]
-_FOOTER = ["mult-adds: conv, FC and attention-matmul multiply-adds, fvcore's conv + linear + matmul count of the "
+_FOOTER = [f"mult-adds: {MACS}, fvcore's conv + linear + matmul count of the "
            "module of the same name.",
            "params: weights + bias + BatchNorm affine, against the module's parameter_count.",
            "fvcore BatchNorm and pooling: what fvcore counts on its own; not part of the comparison."]

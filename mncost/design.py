@@ -12,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Callable, Iterable, TypeVar
 
 from .archs import MAX_SIDE, Spec, get_spec, parse_alpha, parse_classes, parse_resolution, shown
+from .costs import MACS
 from .errors import MncostError
 from .layers import Size
 from .render import Column, Table
@@ -179,5 +180,5 @@ def sweep_table(rows: list[dict[str, Any]], classes: int) -> Table:
     """The sweep rows as a Table, one row per config."""
     arch = rows[0]["arch"] if rows else ""
     return Table(title=f"Sweep of {arch}: {len(rows)} configs, {classes} classes", columns=SWEEP_COLUMNS,
-                 rows=rows, footer=["Mult-Adds: conv, FC and attention-matmul multiply-adds. Params: every trainable parameter "
+                 rows=rows, footer=[f"Mult-Adds: {MACS}. Params: every trainable parameter "
                                     "(weights, FC bias, BatchNorm); Params (paper): conv and FC weights."])

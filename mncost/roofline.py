@@ -19,6 +19,7 @@ from .errors import MncostError
 from .hardware import Hardware
 from .layers import Layer, Network, Size
 from .render import Column, Table
+from .terms import input_elements
 
 DTYPES: dict[str, int] = {"int8": 1, "fp16": 2, "fp32": 4}  # bytes per element
 
@@ -27,39 +28,35 @@ def _area(size: Size) -> int:
     return size[0] * size[1]
 
 
-def map_input(layer: Layer) -> int:
-    """Elements read by a conv, FC or pool: its input feature map."""
-    return layer.in_channels * _area(layer.input_size)
-
-
 def mul_input(layer: Layer) -> int:
     """Elements read by the [V3] squeeze-and-excite multiply: the feature map and the 1x1 gate."""
-    return layer.in_channels * _area(layer.input_size) + layer.in_channels
+    return input_elements(layer) + layer.in_channels
 
 
 def logits_input(layer: Layer) -> int:
     """Elements read by [V4]'s Q K^T: every head's queries, and the one shared key head at the K/V size."""
     kv = _area(layer.kv_size)  # type: ignore[attr-defined]  (AttentionMatmul)
-    return layer.in_channels * _area(layer.input_size) + layer.in_channels // layer.groups * kv
+    return input_elements(layer) + layer.in_channels // layer.groups * kv
 
 
 def values_input(layer: Layer) -> int:
     """Elements read by [V4]'s attention x V: every head's attention map, and the one shared value head."""
     kv = _area(layer.kv_size)  # type: ignore[attr-defined]  (AttentionMatmul)
-    return layer.in_channels * _area(layer.input_size) * kv + layer.out_channels // layer.groups * kv
+    return input_elements(layer) * kv + layer.out_channels // layer.groups * kv
 
 
-# Elements each op reads, by Layer.op; a new op adds one entry (costs.COST_FUNCTIONS gives the rest).
+# Elements each op reads, by Layer.op (a conv, FC or pool: its input feature map); a new op adds one entry
+# (costs.COST_FUNCTIONS gives the rest).
 INPUT_ELEMENTS: dict[str, Callable[[Layer], int]] = {
-    "conv2d": map_input,
-    "linear": map_input,
-    "avgpool": map_input,
+    "conv2d": input_elements,
+    "linear": input_elements,
+    "avgpool": input_elements,
     "mul": mul_input,
-    "batchnorm": map_input,  # [V4]'s MQA pre-norm
-    "layerscale": map_input,
+    "batchnorm": input_elements,  # [V4]'s MQA pre-norm
+    "layerscale": input_elements,
     "attn_qk": logits_input,
     "attn_av": values_input,
-    **dict.fromkeys(("act", "maxpool", "softmax"), map_input),  # rows of a traced model (mncost count)
+    **dict.fromkeys(("act", "maxpool", "softmax"), input_elements),  # rows of a traced model (mncost count)
 }
 
 

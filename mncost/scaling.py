@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .archs import Spec, get_spec, parse_classes
+from .costs import MACS
 from .design import parse_alphas, parse_resolutions, resolution_label
 from .layers import Size
 from .render import Column, Table
@@ -46,7 +47,7 @@ class Grid:
             rows.append(row)
         return Table(f"MobileNet {self.arch}: mult-adds over width alpha x resolution, {self.classes} classes",
                      columns, rows,
-                     footer=["Mult-adds: conv, FC and attention-matmul multiply-adds. Params (paper): conv and FC weights, as "
+                     footer=[f"Mult-adds: {MACS}. Params (paper): conv and FC weights, as "
                              "[V1] Tables 6 and 7; Params (all): with bias and BatchNorm. Params do not depend "
                              "on the resolution."])
 

@@ -18,7 +18,7 @@ from .costs import LayerCost, layer_cost
 from .errors import MncostError
 from .layers import Layer, Network, Size
 from .render import Column, Table
-from .terms import SDPA_AS_BMM, TERMS
+from .terms import SDPA_AS_BMM, TERMS, input_elements
 
 if TYPE_CHECKING:
     from .torch.trace import Call, Trace
@@ -232,13 +232,12 @@ def network_of(trace: Trace, label: str, resolution: Size) -> Network:
 def work(layer: Layer) -> dict[str, int]:
     """The work of one row beyond the papers' mult-adds, by kind, however it was called."""
     out = layer_cost(layer).activations
-    inputs = layer.in_channels * layer.input_size[0] * layer.input_size[1]
     kinds = {
         "BatchNorm": out if layer.norm else 0,
         layer.activation or "activation": out if layer.activation else 0,
         "bias adds": TERMS["bias_add"].count(layer),
         "residual adds": TERMS["residual_add"].count(layer),
-        "pooling": inputs if layer.op in ("avgpool", "maxpool") else 0,
+        "pooling": input_elements(layer) if layer.op in ("avgpool", "maxpool") else 0,
         "adds": out if layer.op == "add" else 0,
         "multiplies": out if layer.op == "mul" else 0,
         "softmax": out if layer.op == "softmax" else 0,
