@@ -8,7 +8,7 @@ resolutions 96-224 is built by mncost.torch.build with BatchNorm folded into its
 thread count. Whole-model latency: median of --runs after warm-up. Per-layer latency:
 the time from entering each layer's module to entering the next (its residual add included)
 in the real forward pass, median of --runs after warm-up. Predicted: [V4] Eq. 1 with this machine's peaks,
-measured here with the same thread count (mncost.hardware.measure). Printed: Spearman
+measured here with the same thread count (mncost.torch.calibrate.measure). Printed: Spearman
 rank correlation of predicted vs measured across models and across layers, next to
 mult-adds alone (the roofline with ridge point 0), and the ridge point that ranks best
 (fitted in-sample, as [V4] Table 16 fits its devices). A benchmark, not a test: the
@@ -33,10 +33,11 @@ from scipy.stats import spearmanr  # noqa: E402
 from torch import nn  # noqa: E402
 from torch.nn.utils.fusion import fuse_conv_bn_eval  # noqa: E402
 
-from mncost.archs import SPECS  # noqa: E402
-from mncost.hardware import Hardware, from_peaks, measure  # noqa: E402
-from mncost.render import Column, Table, to_markdown  # noqa: E402
-from mncost.roofline import Roofline, roofline  # noqa: E402
+from mncost.arch.builder import SPECS  # noqa: E402
+from mncost.cost.hardware import Hardware, from_peaks  # noqa: E402
+from mncost.torch.calibrate import measure  # noqa: E402
+from mncost.table import Column, Table, to_markdown  # noqa: E402
+from mncost.cost.roofline import Roofline, roofline  # noqa: E402
 from mncost.torch.build import build_module, input_tensor  # noqa: E402
 
 ARCHS = [a for a in SPECS if a in ("v1", "v2") or a.startswith(("v3", "v4"))]
@@ -73,7 +74,7 @@ def measure_network(result: Roofline, runs: int, warmup: int) -> tuple[list[floa
     residual add; timing layers one by one in a loop instead would keep their tensors in cache,
     which the whole model does not.
     """
-    net = result.analysis.network
+    net = result.network
     model, x = folded(build_module(net)), torch.randn(input_tensor(net).shape)
     with torch.inference_mode():
         whole = run_seconds(lambda: model(x), runs, warmup)
@@ -132,8 +133,8 @@ def main() -> None:
 
     model_rows = []
     for r, m, layers, fastest in runs:
-        net = r.analysis.network
-        model_rows.append({"model": f"{net.arch} {net.alpha:g}/{net.resolution[0]}", "macs": r.analysis.totals.macs,
+        net = r.network
+        model_rows.append({"model": f"{net.arch} {net.alpha:g}/{net.resolution[0]}", "macs": r.totals()["macs"],
                            "bytes": r.totals()["bytes"], "predicted": r.time * 1e3, "measured": m * 1e3,
                            "fastest": fastest * 1e3,
                            "layers_sum": sum(layers) * 1e3})

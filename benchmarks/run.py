@@ -79,7 +79,7 @@ def fvcore_seconds(arch: str, alpha: float, res: int, classes: int, repeat: int 
 
 
 def single_config() -> None:
-    from mncost.totals import _alpha_side, _resolution_side
+    from mncost.cost.totals import _alpha_side, _resolution_side
 
     def cold():
         _alpha_side.cache_clear()
@@ -113,7 +113,7 @@ MILLION = ("0.25:1.249:0.001", "32:1031:1")  # 1,000 alphas x 1,000 resolutions
 def sweep_million() -> None:
     import pandas  # noqa: F401  (imported before timing: the DataFrame, not the import, is measured)
 
-    from mncost.totals import _alpha_side
+    from mncost.cost.totals import _alpha_side
 
     def cold(arch: str):
         _alpha_side.cache_clear()  # every alpha built afresh in every run
@@ -165,7 +165,7 @@ def sweep_command() -> None:
 
 
 def pareto_scaling() -> None:
-    from mncost.budget import pareto
+    from mncost.study.fit import pareto
 
     def rows(n: int) -> list[dict]:
         return [{"alpha": 0.05 + (i * 7919 % n) / n, "size": (96 + i * 104729 % 1000,) * 2} for i in range(n)]

@@ -1,14 +1,15 @@
 """mncost: exact mult-adds, parameters and activations of MobileNets, layer by layer."""
 
-from .analysis import Analysis, analyze
-from .archs import Spec, network
-from .budget import fit
-from .costs import LayerCost, layer_cost, network_costs, total_cost
-from .design import sweep, sweep_rows
+from .arch.builder import network
+from .arch.layers import Layer, Network
+from .arch.spec import Spec
+from .arch.specfile import load_spec
+from .cost.analysis import Analysis, analyze
+from .cost.ops import LayerCost, layer_cost, network_costs, total_cost
+from .cost.totals import totals
 from .errors import MncostError
-from .layers import Layer, Network
-from .spec import load_spec
-from .totals import totals
+from .study.fit import fit
+from .study.sweep import sweep, sweep_rows
 
 __all__ = ["analyze", "Analysis", "sweep", "sweep_rows", "fit", "totals", "load_spec", "Spec", "network",
            "LayerCost", "layer_cost", "network_costs", "total_cost", "MncostError", "Layer", "Network"]

@@ -9,8 +9,8 @@ import click
 import typer
 
 from .errors import MncostError
+from .output.render import Format, emit
 from .paper.tables import TABLES
-from .render import Format, emit
 
 # A failed write to stdout: a closed pipe, a full disk, a closed descriptor, an I/O error.
 WRITE_ERRNOS = {errno.EPIPE, errno.ENOSPC, errno.EBADF, errno.EIO, errno.EDQUOT}
@@ -54,7 +54,7 @@ def _arch(arch: str, build: str | None):
     """The arch name, or its Spec sized as the named [V3] build."""
     if build is None:
         return arch
-    from .archs import get_spec
+    from .arch.builder import get_spec
 
     return get_spec(arch, build)
 
@@ -68,7 +68,7 @@ ResGrid = Annotated[str, typer.Option(metavar="GRID", help=f"Resolutions (N or H
 def table(arch: Arch = "v1", alpha: Alpha = "1.0", res: Res = "224", classes: Classes = "1000",
           build: Build = None, fmt: Fmt = Format.rich, wide: Wide = False) -> None:
     """Per-layer mult-adds, params and activations, in the paper's columns."""
-    from .analysis import analyze
+    from .cost.analysis import analyze
 
     result = analyze(_arch(arch, build), alpha, res, classes)
     emit(fmt, [result.to_table()], result.to_dict(), wide)
@@ -89,8 +89,8 @@ def crosscheck(
     """Every layer against fvcore on the real nn.Module; exit 1 naming the layers that disagree.
 
     Needs the torch extra: pip install "mncost\\[torch]"."""
-    from .crosscheck import configs, run, tables, to_payload
     from .torch import require
+    from .torch.crosscheck import configs, run, tables, to_payload
 
     nets = configs(arch, alpha, res, classes, grid, build)
     require("crosscheck", ("torch", "fvcore"))
@@ -131,7 +131,7 @@ def paper(table_ids: Annotated[list[str] | None, typer.Argument(metavar="[TABLE_
 def scaling(arch: Arch = "v1", alpha: AlphaGrid = "1.0,0.75,0.5,0.25", res: ResGrid = "224,192,160,128",
             classes: Classes = "1000", build: Build = None, fmt: Fmt = Format.rich, wide: Wide = False) -> None:
     """Mult-adds and params over a grid of width multipliers and resolutions ([V1] Tables 6, 7)."""
-    from .scaling import scaling_grid
+    from .study.scaling import scaling_grid
 
     grid = scaling_grid(_arch(arch, build), alpha, res, classes)
     emit(fmt, [grid.to_table()], grid.to_dict(), wide)
@@ -142,7 +142,7 @@ def report(out: Annotated[str, typer.Option(metavar="DIR", help="Folder to write
            check: Annotated[bool, typer.Option("--check", help="Exit 1 if the reports in DIR are stale.")] = False
            ) -> None:
     """Write the markdown reports and SVG figures (or, with --check, verify they are current)."""
-    from .report import check_reports, write_reports
+    from .output.report import check_reports, write_reports
 
     if check:
         stale = check_reports(out)
@@ -188,7 +188,8 @@ def compare(target: Annotated[Optional[str], typer.Argument(
                                   "exit 1 on any mismatch.")] = False,
             build: Build = None, fmt: Fmt = Format.rich, wide: Wide = False) -> None:
     """What each counter (paper, slim, fvcore, ptflops, thop, torchinfo, ...) prints, and why they differ."""
-    from .conventions import compare as ledger_of, ledger as ledger_of_network
+    from .cost.conventions import compare as ledger_of
+    from .cost.conventions import ledger as ledger_of_network
 
     if target is not None:
         given = [f"--{name}" for name, value, default in (("arch", arch, "v1"), ("alpha", alpha, "1.0"),
@@ -199,12 +200,10 @@ def compare(target: Annotated[Optional[str], typer.Argument(
         model, net = _traced(target, input, "compare TARGET")
         ledger = ledger_of_network(net)
         if measure:
-            import torch
-
-            from .torch.measure import measure_module
+            from .torch.measure import measure_model
             from .torch.trace import parse_input
 
-            ledger = ledger.with_measurements(measure_module(model, torch.zeros(parse_input(input))))
+            ledger = ledger.with_measurements(measure_model(model, parse_input(input)))
     else:
         ledger = ledger_of(_arch(arch, build), alpha, res, classes)
         if measure:
@@ -231,7 +230,7 @@ def compare(target: Annotated[Optional[str], typer.Argument(
 @app.command()
 def count(target: Target, input: Input = "1x3x224x224", fmt: Fmt = Format.rich, wide: Wide = False) -> None:
     """A PyTorch model's own per-layer table: mult-adds, params, activations and the work beyond mult-adds."""
-    from .usermodel import count_table, to_dict
+    from .torch.fold import count_table, to_dict
 
     _, net = _traced(target, input, "count")
     emit(fmt, [count_table(net)], to_dict(net), wide)
@@ -279,8 +278,8 @@ def audit(
 def sweep(arch: Arch = "v1", alpha: AlphaGrid = "0.25:1.0:0.25", res: ResGrid = "128:224:32",
           classes: Classes = "1000", build: Build = None, fmt: Fmt = Format.rich, wide: Wide = False) -> None:
     """Totals for every (alpha, resolution) on a grid: one row per config."""
-    from .archs import parse_classes
-    from .design import sweep_rows, sweep_table
+    from .arch.bounds import parse_classes
+    from .study.sweep import sweep_rows, sweep_table
 
     rows = sweep_rows(_arch(arch, build), alpha, res, classes)
     emit(fmt, [sweep_table(rows, parse_classes(classes))], rows, wide)
@@ -296,7 +295,8 @@ def fit(arch: Arch = "v2",
                                                   "each (instead of --res).")] = None,
         classes: Classes = "1000", build: Build = None, fmt: Fmt = Format.rich, wide: Wide = False) -> None:
     """The largest configs within a budget (Pareto front), with published top-1 where a checkpoint exists."""
-    from .budget import fit as fit_budget, fit_table
+    from .study.fit import fit as fit_budget
+    from .study.fit import fit_table
 
     result = fit_budget(_arch(arch, build), max_macs, max_params, res, alpha, classes)
     emit(fmt, [fit_table(result)], result, wide)
@@ -323,8 +323,9 @@ def latency(target: Annotated[Optional[str], typer.Argument(
     """Bytes moved, arithmetic intensity and roofline-predicted time per layer ([V4] Eq. 1)."""
     from dataclasses import replace
 
-    from .hardware import PROFILES, hardware
-    from .roofline import network_roofline, roofline
+    from .cost.hardware import PROFILES
+    from .cost.roofline import network_roofline, roofline
+    from .output.machine import hardware
 
     if target is None:
         result = roofline(arch, alpha, res, classes, dtype)  # bad input fails here, before any measuring
@@ -335,7 +336,7 @@ def latency(target: Annotated[Optional[str], typer.Argument(
     result = replace(result, hardware=hardware(hw, remeasure, lambda message: typer.echo(f"mncost: {message}", err=True)))
     emit(fmt, [result.to_table()], result.to_dict())
     if plot:
-        from .roofline import write_latency_figures
+        from .output.figures import write_latency_figures
 
         for path in write_latency_figures(arch, result, plot):
             typer.echo(f"wrote {path}", err=True)

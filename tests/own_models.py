@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from mncost.archs import network
+from mncost.arch.builder import network
 from mncost.torch.build import build_module
 
 

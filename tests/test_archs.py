@@ -9,8 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mncost import MncostError, network, total_cost
-from mncost.analysis import analyze
-from mncost.archs import divisible_width, floor_width, parse_resolution
+from mncost.cost.analysis import analyze
+from mncost.arch.stack import divisible_width, floor_width
+from mncost.arch.bounds import parse_resolution
 from mncost.paper.data import V1_TABLE6, V1_TABLE7, V2_CHECKPOINTS, Source
 
 

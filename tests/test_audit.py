@@ -176,9 +176,10 @@ def test_pytorchcv_thinned_v2_rounds_widths_down():
 def test_a_projection_is_not_blamed_on_its_input():
     # Without the rules, block2.project's "out channels 18 vs 24" is its own int(24 x 0.75) rounding, not a
     # consequence of stage 1 (a projection's width is its own table entry, whatever its input).
-    from mncost.align import align, close, paper_entries
-    from mncost.archs import network
-    from mncost.torch.audit import extract, load_target
+    from mncost.torch.align import align, close, paper_entries
+    from mncost.arch.builder import network
+    from mncost.torch.audit import extract
+    from mncost.torch.target import load_target
 
     found = extract(load_target("pytorchcv.models.mobilenetv2:mobilenetv2_w3d4"), (224, 224))
     net = network("v2", 0.75)

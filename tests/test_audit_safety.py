@@ -226,7 +226,7 @@ def test_a_spec_too_large_for_memory_is_refused(tmp_path, capsys, field):
 
 
 def test_the_estimate_bounds_a_real_module():
-    from mncost.archs import network
+    from mncost.arch.builder import network
     from mncost.torch.build import build_module, estimated_bytes
 
     net = network("v2", 1.0, 224)

@@ -7,9 +7,9 @@ import json
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from mncost.archs import network
-from mncost.conventions import CONVENTIONS, compare
-from mncost.terms import term_total
+from mncost.arch.builder import network
+from mncost.cost.conventions import CONVENTIONS, compare
+from mncost.cost.terms import term_total
 
 from conftest import ROOT, run_cli
 

@@ -14,8 +14,8 @@ import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
-from mncost.archs import get_spec, network
-from mncost.conventions import compare, ledger, with_classes
+from mncost.arch.builder import get_spec, network
+from mncost.cost.conventions import compare, ledger, with_classes
 from mncost.torch.measure import TOOLS, measure_module
 from mncost.torch.trace import model_network
 
@@ -199,8 +199,8 @@ def test_a_traced_timm_v4_hybrid_is_the_paper_network_attention_and_layer_scale_
     """timm runs Mobile MQA through F.scaled_dot_product_attention (one key/value head for several query
     heads: torch's math path, bmm) and layer scale as x * gamma: the trace makes them attention and
     layer-scale rows, and the exact count is mncost's analytic one for the arch."""
-    from mncost.costs import total_cost
-    from mncost.terms import SDPA_AS_BMM
+    from mncost.cost.ops import total_cost
+    from mncost.cost.terms import SDPA_AS_BMM
 
     height, width = (res, res) if isinstance(res, int) else res
     _, net = traced(f"timm:create_model('mobilenetv4_{arch[3:].replace('-', '_')}')", (1, 3, height, width))

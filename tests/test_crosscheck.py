@@ -7,9 +7,10 @@ import json
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from mncost import cli, formulas
-from mncost.archs import network
-from mncost.crosscheck import PAPER_GRID, check
+from mncost import cli
+from mncost.cost import formulas
+from mncost.arch.builder import network
+from mncost.torch.crosscheck import PAPER_GRID, check
 
 sides = st.integers(32, 320)
 resolutions = st.one_of(sides, st.tuples(sides, sides))  # about half non-square
@@ -136,7 +137,7 @@ def test_the_analytic_path_does_not_import_torch():
     import subprocess
     import sys
 
-    code = ("import sys, mncost.cli, mncost.crosscheck, mncost.torch; "
-            "mncost.crosscheck.configs('v1,v2', '1.0', '224', None, None); "
+    code = ("import sys, mncost.cli, mncost.torch.crosscheck, mncost.torch; "
+            "mncost.torch.crosscheck.configs('v1,v2', '1.0', '224', None, None); "
             "sys.exit(int(any(m in sys.modules for m in ('torch', 'fvcore'))))")
     assert subprocess.run([sys.executable, "-c", code], cwd=cli.__file__.rsplit("/mncost/", 1)[0]).returncode == 0

@@ -10,13 +10,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import ROOT, run_cli
-from mncost import MncostError, analyze, archs, fit, load_spec, sweep, sweep_rows, totals
-from mncost.budget import ALPHA_GRID, pareto
-from mncost.design import parse_alphas, parse_count, parse_resolutions
-from mncost.costs import total_cost
-from mncost.totals import sweep_totals
+from mncost import MncostError, analyze, fit, load_spec, sweep, sweep_rows
+from mncost import totals
+from mncost.arch.builder import SPECS as BUILT_IN, build
+from mncost.arch.v1 import V1
+from mncost.arch.v2 import V2
+from mncost.arch.v4 import SPECS as V4_SPECS
+from mncost.study.fit import ALPHA_GRID, pareto
+from mncost.study.sweep import parse_alphas, parse_count, parse_resolutions
+from mncost.cost.ops import total_cost
+from mncost.cost.totals import sweep_totals
 
-SPECS = [*archs.SPECS.values(), load_spec(ROOT / "examples" / "v2-slim.toml")]
+SPECS = [*BUILT_IN.values(), load_spec(ROOT / "examples" / "v2-slim.toml")]
 
 
 @settings(max_examples=300, deadline=None)
@@ -27,7 +32,7 @@ def test_fast_totals_equal_the_layer_by_layer_engine(spec, alpha, h, w, classes)
 
 
 @settings(max_examples=100, deadline=None)
-@given(spec=st.sampled_from(archs.V4_SPECS), alpha=st.floats(0.01, 3.0), h=st.integers(1, 600),
+@given(spec=st.sampled_from(V4_SPECS), alpha=st.floats(0.01, 3.0), h=st.integers(1, 600),
        w=st.integers(1, 600), classes=st.integers(1, 2000))
 def test_fast_totals_equal_the_engine_on_v4(spec, alpha, h, w, classes):
     """[V4]: attention matmuls factor as (heads x key_dim) x (area_q x area_kv), every other op as before."""
@@ -35,7 +40,7 @@ def test_fast_totals_equal_the_engine_on_v4(spec, alpha, h, w, classes):
 
 
 @settings(max_examples=20, deadline=None)
-@given(spec=st.sampled_from(archs.V4_SPECS), alphas=st.lists(st.floats(0.01, 3.0), min_size=1, max_size=3),
+@given(spec=st.sampled_from(V4_SPECS), alphas=st.lists(st.floats(0.01, 3.0), min_size=1, max_size=3),
        sizes=st.lists(st.tuples(st.integers(1, 600), st.integers(1, 600)), min_size=1, max_size=3))
 def test_sweep_matrix_product_equals_the_engine_on_v4(spec, alphas, sizes):
     t = sweep_totals(spec, alphas, sizes, 1000)
@@ -173,7 +178,7 @@ def test_fit_reports_published_top1_at_a_reference_checkpoint():
     [config] = fit("examples/v1.toml", analyze("v1", 0.5, 160).totals.macs, res="160")["configs"]
     assert (config["alpha"], config["top1"]) == (0.5, 59.1)  # a spec file equal to V1 gets it too
     assert fit("examples/v2-slim.toml", "100M")["references_within_budget"] is None
-    renamed = replace(archs.V2, name="my-v2", notes=("my own notes",))
+    renamed = replace(V2, name="my-v2", notes=("my own notes",))
     [config] = fit(renamed, analyze("v2", 1.0, 224).totals.macs, res="224")["configs"]
     assert config["top1"] == 71.8  # the same network under another name and notes
 
@@ -230,7 +235,7 @@ class GroupedRow:
 
 
 def test_a_new_row_type_needs_no_second_layout():
-    spec = replace(archs.V1, name="grouped", rows=(GroupedRow(64, 2), GroupedRow(128, 1, n=3)))
+    spec = replace(V1, name="grouped", rows=(GroupedRow(64, 2), GroupedRow(128, 1, n=3)))
     for alpha, size in [(1.0, (224, 224)), (0.5, (97, 130)), (2.0, (1, 1))]:
         assert totals(spec, alpha, size) == analyze(spec, alpha, size).totals
     t = sweep_totals(spec, [0.5, 1.0], [(224, 224), (160, 160)], 1000)
@@ -239,8 +244,8 @@ def test_a_new_row_type_needs_no_second_layout():
 
 def test_exact_beyond_int64():
     # Built directly (validated input): the values the int64 fast path would overflow on are exact Python ints.
-    t = sweep_totals(archs.V1, [1000.0, 1.0], [(40000, 40000), (224, 224)], 1000)
-    assert t.macs[0, 0] == total_cost(archs.build(archs.V1, 1000.0, (40000, 40000), 1000)).macs > 2**63
+    t = sweep_totals(V1, [1000.0, 1.0], [(40000, 40000), (224, 224)], 1000)
+    assert t.macs[0, 0] == total_cost(build(V1, 1000.0, (40000, 40000), 1000)).macs > 2**63
     assert t.macs[1, 1] == 568_740_352
 
 

@@ -16,10 +16,14 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, run_cli
-from mncost import MncostError, archs, fit, load_spec, network, sweep_rows, total_cost
-from mncost.archs import Bottleneck, FullConv, Separable, Spec, parse_alpha, parse_classes, parse_resolution
+from mncost import MncostError, fit, load_spec, network, sweep_rows, total_cost
+from mncost.arch.builder import SPECS
+from mncost.arch.v2 import Bottleneck
+from mncost.arch.v1 import FullConv, Separable
+from mncost.arch.spec import Spec
+from mncost.arch.bounds import parse_alpha, parse_classes, parse_resolution
 from mncost.cli import main
-from mncost.design import parse_alphas, parse_count, parse_resolutions
+from mncost.study.sweep import parse_alphas, parse_count, parse_resolutions
 from mncost.paper import TABLES
 
 
@@ -80,7 +84,7 @@ def test_invalid_spec_is_one_error_naming_the_field(make, field):
 
 
 def test_builtin_and_example_specs_stay_valid_and_numpy_ints_are_ints():
-    for spec in archs.SPECS.values():
+    for spec in SPECS.values():
         assert Spec(**{f: getattr(spec, f) for f in spec.__dataclass_fields__}) == spec
     for name in ("v1", "v2", "v2-slim"):
         load_spec(ROOT / "examples" / f"{name}.toml")
@@ -101,7 +105,7 @@ def test_huge_depth_fails_fast_from_python_and_from_a_file(tmp_path):
 
 def test_a_valid_spec_never_counts_negative_or_fractional():
     net = network(Spec("x", 8, (Bottleneck(1, 8, 1, 1), FullConv(16, 2, 2))), 0.25, 33, 7)
-    from mncost.costs import network_costs
+    from mncost.cost.ops import network_costs
 
     for _, cost in network_costs(net):
         assert all(isinstance(v, int) and v >= 0 for v in (cost.macs, cost.params, cost.activations))

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from mncost.conventions import compare
+from mncost.cost.conventions import compare
 
 from conftest import run_cli
 

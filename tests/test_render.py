@@ -11,9 +11,10 @@ import pytest
 from rich.console import Console
 from rich.text import Text
 
-from mncost.analysis import analyze
+from mncost.cost.analysis import analyze
 from mncost.paper import paper_tables
-from mncost.render import _folded, _natural_widths, _text_rows, to_rich
+from mncost.output.render import _folded, _natural_widths, to_rich
+from mncost.table import text_rows
 
 TABLES = {
     "v1": lambda: analyze("v1").to_table(),
@@ -29,7 +30,7 @@ def one_row_per_layer(merged, table, compact: bool, hidden: tuple[str, ...]):
     reference.rows = []
     shown = _folded(table) if compact else table
     keep = [j for j, c in enumerate(shown.columns) if c.key not in hidden]
-    rows = [[row[j] for j in keep] for row in _text_rows(shown)]
+    rows = [[row[j] for j in keep] for row in text_rows(shown)]
     for i, row in enumerate(rows):
         is_total = shown.totals is not None and i == len(rows) - 1
         reference.add_row(*map(Text, row), style="bold" if is_total else None,

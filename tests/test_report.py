@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mncost.report import HEADER
+from mncost.output.files import HEADER
 
 from conftest import ROOT, run_cli
 
@@ -28,8 +28,8 @@ def test_check_names_stale_and_missing_files(tmp_path):
 
 
 def test_svg_is_byte_identical_across_runs():
-    from mncost.figures import heatmap_figure
-    from mncost.scaling import scaling_grid
+    from mncost.output.figures import heatmap_figure
+    from mncost.study.scaling import scaling_grid
 
     grid = scaling_grid("v1", "1.0,0.5", "224,128")
     first, second = heatmap_figure(grid), heatmap_figure(grid)
@@ -104,7 +104,8 @@ def test_an_empty_out_is_refused_not_the_current_folder():
 
 
 def test_mncost_replaces_its_own_files_and_marks_every_one(tmp_path):
-    from mncost.report import render_reports, written_by_mncost
+    from mncost.output.files import written_by_mncost
+    from mncost.output.report import render_reports
 
     assert run_cli("report", "--out", str(tmp_path)).returncode == 0
     (tmp_path / "v1.md").write_text((tmp_path / "v1.md").read_text() + "edited\n")  # still carries the mark
@@ -152,8 +153,8 @@ def test_a_failure_while_writing_replaces_no_file(tmp_path, monkeypatch):
     also for root, for whom mode bits do not apply) leaves every old report in place."""
     import tempfile
 
-    from mncost import report
     from mncost.errors import MncostError
+    from mncost.output import files, report
 
     report.write_reports(tmp_path)
     (tmp_path / "v1.md").write_text(HEADER + "old\n")
@@ -165,12 +166,12 @@ def test_a_failure_while_writing_replaces_no_file(tmp_path, monkeypatch):
             raise PermissionError(13, "Permission denied", str(dir))
         return real(*args, dir=dir, **kwargs)
 
-    monkeypatch.setattr(report.tempfile, "mkstemp", read_only_figures)
+    monkeypatch.setattr(files.tempfile, "mkstemp", read_only_figures)
     with pytest.raises(MncostError, match="Permission denied; nothing was written"):
         report.write_reports(tmp_path)
     assert _snapshot(tmp_path) == before
 
-    monkeypatch.setattr(report.os, "access", lambda path, mode: Path(path).name != "figures")
+    monkeypatch.setattr(files.os, "access", lambda path, mode: Path(path).name != "figures")
     with pytest.raises(MncostError, match="is read-only; nothing was written"):
         report.write_reports(tmp_path)
     assert _snapshot(tmp_path) == before

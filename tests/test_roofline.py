@@ -7,10 +7,12 @@ import json
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from mncost.archs import SPECS, network
+from mncost.arch.builder import SPECS, network
+from mncost.cost.ops import total_cost
 from mncost.errors import MncostError
-from mncost.hardware import PROFILES, Hardware, from_peaks, hardware
-from mncost.roofline import roofline
+from mncost.cost.hardware import PROFILES, Hardware, from_peaks
+from mncost.output.machine import hardware
+from mncost.cost.roofline import roofline
 
 torch = pytest.importorskip("torch")
 
@@ -74,7 +76,7 @@ def test_shortcut_layers_read_their_residual():
 def test_ridge_zero_is_mult_adds_alone():
     """[V4] section 3: counting MACs only is the roofline with RP = 0."""
     result = roofline("v1", 0.5, 160, hw=PROFILES["macs"])
-    assert result.time == sum(r.macs for r in result.layers) == result.analysis.totals.macs
+    assert result.time == sum(r.macs for r in result.layers) == total_cost(result.network).macs
 
 
 @settings(max_examples=30, deadline=None)
@@ -110,7 +112,7 @@ def test_absolute_profile_is_seconds():
 def test_unknown_op_and_names_are_user_errors():
     from dataclasses import replace
 
-    from mncost.roofline import layer_roofline
+    from mncost.cost.roofline import layer_roofline
 
     layer = replace(network("v1").layers[0], op="attention")
     with pytest.raises(MncostError, match="op 'attention'"):
@@ -212,7 +214,7 @@ def test_docs_figures_are_current(tmp_path):
     pytest.importorskip("matplotlib")
     from conftest import ROOT
 
-    from mncost.roofline import write_latency_figures
+    from mncost.output.figures import write_latency_figures
 
     for arch in ("v1", "v2"):
         for path in write_latency_figures(arch, roofline(arch), tmp_path):

@@ -7,9 +7,10 @@ import json
 import pytest
 
 from conftest import ROOT, run_cli
-from mncost import MncostError, archs, network
-from mncost.costs import network_costs
-from mncost.spec import load_spec
+from mncost import MncostError, network
+from mncost.arch.builder import SPECS
+from mncost.cost.ops import network_costs
+from mncost.arch.specfile import load_spec
 
 EXAMPLES = ROOT / "examples"
 CONFIGS = [(1.0, 224, 1000), (0.35, 96, 1001), (0.75, (160, 192), 10), (1.4, 224, 1000), (0.1, 33, 7)]
@@ -18,7 +19,7 @@ CONFIGS = [(1.0, 224, 1000), (0.35, 96, 1001), (0.75, (160, 192), 10), (1.4, 224
 @pytest.mark.parametrize("name", ["v1", "v2", "v4-conv-small", "v4-hybrid-medium"])
 def test_example_spec_is_the_builtin(name):
     path = EXAMPLES / f"{name}.toml"
-    assert load_spec(path) == archs.SPECS[name]
+    assert load_spec(path) == SPECS[name]
     for alpha, res, classes in CONFIGS:
         from_file, builtin = network(str(path), alpha, res, classes), network(name, alpha, res, classes)
         assert from_file.layers == builtin.layers  # every field of every layer: shapes, groups, shortcuts
@@ -43,7 +44,7 @@ def test_custom_example_follows_its_table():
 
 @pytest.mark.parametrize("alpha,res", [(1.0, 224), (0.5, (160, 192))])
 def test_spec_file_v2_crosschecks_against_fvcore(alpha, res):
-    from mncost.crosscheck import check
+    from mncost.torch.crosscheck import check
 
     result = check(network(str(EXAMPLES / "v2.toml"), alpha, res, 1000))
     assert result.ok, [layer.name for layer in result.layers if not layer.ok]
@@ -131,7 +132,7 @@ V4_STAGES = {
 @pytest.mark.parametrize("alpha,res", [(1.0, 96), (0.5, (64, 80))])
 def test_a_spec_file_of_every_v4_row_type_crosschecks_against_fvcore(tmp_path, alpha, res):
     """A custom V4-style network from a file: every layer, attention matmuls included, equal to fvcore."""
-    from mncost.crosscheck import check
+    from mncost.torch.crosscheck import check
 
     path = tmp_path / "mini-v4.toml"
     path.write_text(V4_HEAD.replace("stages = [", "pooled_head_norm = true\nstages = [")

@@ -9,8 +9,8 @@ import pytorchcv.models.mobilenet as mobilenet
 import torch
 from torch import nn
 
-from mncost.archs import network
-from mncost.costs import total_cost
+from mncost.arch.builder import network
+from mncost.cost.ops import total_cost
 from mncost.torch.count import count_model
 
 RESOLUTIONS = [224, 160, 128, (192, 256)]

@@ -7,8 +7,8 @@ import pytest
 import fvcore.nn as fvcore_nn
 import torch
 
-from mncost.archs import network
-from mncost.costs import network_costs
+from mncost.arch.builder import network
+from mncost.cost.ops import network_costs
 from mncost.torch.build import build_module, input_tensor
 from mncost.torch.count import fvcore_analysis
 

@@ -15,8 +15,8 @@ from hypothesis import given, settings, strategies as st
 from torch import nn
 
 from conftest import conv_signatures, import_timm, layer_signatures
-from mncost.archs import get_spec, network
-from mncost.costs import total_cost
+from mncost.arch.builder import get_spec, network
+from mncost.cost.ops import total_cost
 
 RESOLUTIONS = [224, 160, 97, (192, 256)]
 
@@ -136,7 +136,7 @@ sides = st.integers(16, 300)
 @given(arch=st.sampled_from(V3_ARCHS), build=st.sampled_from(BUILDS), alpha=st.floats(0.1, 2.0),
        res=st.one_of(sides, st.tuples(sides, sides)), classes=st.integers(1, 2000))
 def test_every_v3_layer_equals_fvcore(arch, build, alpha, res, classes):
-    from mncost.crosscheck import check
+    from mncost.torch.crosscheck import check
 
     result = check(network(get_spec(arch, build), alpha, res, classes))
     assert result.ok, result.failures()
@@ -154,7 +154,7 @@ def test_each_cost_is_a_channel_factor_times_a_spatial_factor(arch, build, alpha
     field by field, and the layer names depend on neither alpha nor the resolution."""
     from dataclasses import astuple
 
-    from mncost.costs import network_costs
+    from mncost.cost.ops import network_costs
 
     spec = get_spec(arch, build)
     nets = [network(spec, a, r, 1000) for a, r in ((alpha, res), (1.0, 1), (alpha, 1), (1.0, res))]
@@ -171,7 +171,7 @@ TOOLS = ["pytorch", "fvcore", "ptflops", "thop", "torchinfo", "torch-flop-counte
 
 @pytest.mark.parametrize("arch,build,alpha,res", MEASURED)
 def test_every_preset_predicts_its_tool_on_v3(arch, build, alpha, res):
-    from mncost.conventions import compare
+    from mncost.cost.conventions import compare
     from mncost.torch.measure import measure
 
     for entry in compare(get_spec(arch, build), alpha, res).entries:
@@ -186,7 +186,7 @@ def test_every_preset_predicts_its_tool_on_v3(arch, build, alpha, res):
 @pytest.mark.parametrize("name,arch", [("mobilenetv3_large_100", "v3-large"), ("mobilenetv3_small_075", "v3-small")])
 def test_v3_terms_count_timms_activation_and_se_outputs(name, arch):
     """The hard-swish, hard-sigmoid and SE-multiply terms equal the output elements of timm's modules."""
-    from mncost.terms import term_total
+    from mncost.cost.terms import term_total
 
     model = import_timm().create_model(name)
     seen = {"hardswish": 0, "hardsigmoid": 0, "se_mul": 0}
@@ -256,8 +256,8 @@ def test_build_option_changes_only_what_the_builds_disagree_on(cli):
 
 
 def test_spec_file_v3_small_equals_the_builtin():
-    from mncost.archs import SPECS
-    from mncost.spec import load_spec
+    from mncost.arch.builder import SPECS
+    from mncost.arch.specfile import load_spec
 
     spec = load_spec("examples/v3-small.toml")
     assert spec == SPECS["v3-small"]
@@ -271,7 +271,7 @@ def test_spec_file_v3_small_equals_the_builtin():
     ({"nl": None}, "stages[0].nl: missing")])
 def test_spec_file_bneck_errors(change, message):
     from mncost.errors import MncostError
-    from mncost.spec import spec_from_dict
+    from mncost.arch.specfile import spec_from_dict
 
     row = {"type": "bneck", "k": 3, "exp": 16, "out": 16, "se": True, "nl": "RE", "s": 1, **change}
     with pytest.raises(MncostError, match=re.escape(message)):

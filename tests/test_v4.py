@@ -18,9 +18,11 @@ from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from conftest import conv_signatures, import_timm, layer_signatures
-from mncost import analyze, totals
-from mncost.archs import SPECS, V4_SPECS, network
-from mncost.costs import network_costs, total_cost
+from mncost import analyze
+from mncost import totals
+from mncost.arch.builder import SPECS, network
+from mncost.arch.v4 import SPECS as V4_SPECS
+from mncost.cost.ops import network_costs, total_cost
 
 aten = torch.ops.aten
 RESOLUTIONS = [224, 256, 384, (192, 256)]
@@ -175,7 +177,7 @@ def test_every_layer_of_the_built_module_equals_fvcore(arch, alpha, res):
 
 
 def test_attention_terms():
-    from mncost.terms import term_total
+    from mncost.cost.terms import term_total
 
     net = network("v4-hybrid-medium", 1.0, 256)
     # 4 blocks at 16x16 queries over 8x8 keys, 4 at 8x8 over 8x8; 4 heads each
@@ -224,7 +226,7 @@ def test_sweep_and_fit_on_v4():
 def test_the_ledger_predicts_each_counter_on_a_hybrid(arch, alpha, res, tool):
     """Each tool run on mncost's own module equals the ledger's prediction, attention and layer scale included:
     thop and torchinfo never see the matmuls, thop misses the layer-scale gammas."""
-    from mncost.conventions import compare
+    from mncost.cost.conventions import compare
     from mncost.torch.measure import measure
 
     entry = {e.convention.name: e for e in compare(arch, alpha, res).entries}[tool]

@@ -41,7 +41,7 @@ def test_no_cell_is_cut_and_no_line_is_wider_than_the_terminal(args, columns):
 @pytest.mark.parametrize("columns", [80, 120])
 @pytest.mark.parametrize("arch", ["v1", "v2"])
 def test_every_layer_name_and_count_is_shown_whole(arch, columns):
-    from mncost.render import human
+    from mncost.table import human
 
     out = run(["table", "--arch", arch], columns)
     cells = {cell.strip() for line in out.splitlines() for cell in re.split(r"│|┃|\s{2,}", line)}

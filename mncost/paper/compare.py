@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any
 
-from ..render import Column, Table
+from ..table import Column, Table
 
 HEADERS = {"top1": "Top-1 %", "macs_m": "Mult-Adds M", "params_m": "Params M", "macs_share": "Mult-Adds %",
            "params_share": "Params %", "channels": "Channels", "memory_k": "Memory K", "macs_g": "MACs G",

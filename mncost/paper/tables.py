@@ -5,11 +5,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Callable
 
-from ..analysis import analyze
-from ..archs import floor_width
-from ..costs import LayerCost, layer_cost
+from ..arch.layers import Layer, Network
+from ..arch.stack import floor_width
+from ..cost.analysis import analyze
+from ..cost.ops import LayerCost, layer_cost
 from ..errors import MncostError
-from ..layers import Layer, Network
 from . import data
 from .compare import PaperRow, PaperTable, method, paper_row
 
@@ -330,7 +330,7 @@ V3_BUILD_NOTE = ("Computed with the timm build (archs.BUILDS), which the 0.75 ch
 
 
 def _v3_note() -> str:
-    from ..archs import get_spec
+    from ..arch.builder import get_spec
 
     slim = analyze(get_spec("v3-large", "slim"), 0.75, 224, data.SLIM_CLASSES).totals
     return V3_BUILD_NOTE.format(slim_075=(slim.weights + slim.bias) / 1e6)

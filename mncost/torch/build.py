@@ -13,9 +13,9 @@ from typing import Callable
 import torch
 from torch import nn
 
-from ..costs import network_costs
+from ..arch.layers import Layer, Network
+from ..cost.ops import network_costs
 from ..errors import MncostError
-from ..layers import Layer, Network
 
 BYTES_PER_VALUE = 4  # float32
 FALLBACK_MEMORY = 16 * 2**30  # when the machine's memory cannot be read

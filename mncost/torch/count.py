@@ -13,7 +13,7 @@ from typing import Iterable, Mapping
 import torch
 from torch import nn
 
-from ..layers import Network
+from ..arch.layers import Network
 from .build import build_module, input_tensor
 
 MAC_OPS = ("conv", "linear", "addmm", "matmul")  # multiply-adds of conv and FC layers

@@ -18,7 +18,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from ..layers import Network
+from ..arch.layers import Network
 from .build import build_module, input_tensor
 from .count import fvcore_analysis, trainable_params
 
@@ -119,6 +119,11 @@ def measure_module(module: nn.Module, x: torch.Tensor, names: list[str] | None =
         except ImportError as error:  # not installed, or it cannot import here (thop needs distutils)
             results[name] = Measurement(None, None, f"skipped: {module_name} cannot be imported ({error})")
     return results
+
+
+def measure_model(model: nn.Module, shape: tuple[int, ...], names: list[str] | None = None) -> dict[str, Measurement]:
+    """Run each installed tool on a deep copy of anyone's model, on a zero input of this shape."""
+    return measure_module(model, torch.zeros(shape), names)
 
 
 def measure(net: Network, names: list[str] | None = None) -> dict[str, Measurement]:

@@ -4,7 +4,7 @@ One forward pass (eval, no_grad) under two modes: a TorchFunctionMode sees each 
 Python API level (F.relu, torch.add, `x + y` as Tensor.__add__, x.mean), which is what hook-
 and patch-based counters key on; a TorchDispatchMode sees the aten ops each call executes,
 which is what runs. Forward pre/post hooks on every module say which module each call ran in.
-The record is plain data (shapes, names, tensor ids); mncost.usermodel turns it into Layer rows.
+The record is plain data (shapes, names, tensor ids); mncost.torch.fold turns it into Layer rows.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import sys
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 import torch
@@ -21,63 +20,14 @@ from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
+from ..arch.layers import Network
 from ..errors import MncostError
-from ..layers import Network
-from .audit import USER_ERRORS, _one_line, _user_code, load_target
+from .fold import Aten, Call, Trace, network_of
+from .target import USER_ERRORS, load_target, one_line, user_code
 
 # Tensor methods an operator also reaches, and the operator's name: `x + y` is Tensor.add at __torch_function__
 OPERATORS = {"add": "__add__", "add_": "__iadd__", "mul": "__mul__", "mul_": "__imul__", "matmul": "__matmul__",
              "sub": "__sub__", "div": "__truediv__"}
-
-# aten ops that move or view data and cost nothing in any counter's rule
-FREE_ATEN = {
-    "view", "_unsafe_view", "reshape", "t", "transpose", "permute", "expand", "clone", "contiguous",
-    "detach", "alias", "squeeze", "unsqueeze", "flatten", "select", "slice", "split", "split_with_sizes",
-    "unbind", "chunk", "cat", "stack", "empty", "empty_like", "zeros", "zeros_like", "ones", "fill_", "copy_",
-    "lift_fresh", "_to_copy", "to", "as_strided", "new_empty", "new_zeros", "_reshape_alias", "dropout",
-    "native_dropout", "sym_size", "sym_numel", "sym_stride", "is_same_size", "full", "scalar_tensor",
-    "arange", "_local_scalar_dense", "resolve_conj", "resolve_neg", "unfold",
-}
-
-
-@dataclass(frozen=True)
-class Aten:
-    """One aten op as it executed: its name, the shapes of its tensor arguments and of its output."""
-
-    name: str
-    inputs: tuple[tuple[int, ...], ...]
-    output: tuple[int, ...] | None
-
-
-@dataclass
-class Call:
-    """One Python-level torch call and what ran under it."""
-
-    function: str  # F.relu, torch.conv2d, Tensor.__add__, Tensor.mean, ...
-    module: str  # path of the innermost module running ("" for the root)
-    module_type: str  # that module's class name
-    leaf_op: bool  # True: the module is a torch.nn op module (nn.ReLU, ...) and this is its op
-    args: list[Any]  # tensor arguments as shapes, other arguments as they are
-    kwargs: dict[str, Any]
-    inputs: list[int]  # ids of the tensor arguments
-    output: int | None = None  # id of the (first) output tensor
-    shape: tuple[int, ...] | None = None  # its shape
-    aten: list[Aten] = field(default_factory=list)
-    params: int = 0  # elements of the nn.Parameters it reads, directly or through a view (a layer-scale gamma)
-
-    @property
-    def costly(self) -> list[Aten]:
-        """The aten ops that are not views, copies or allocations."""
-        return [a for a in self.aten if a.name not in FREE_ATEN]
-
-
-@dataclass(frozen=True)
-class Trace:
-    """Every costly call of one forward pass, in order, and the model's modules."""
-
-    calls: tuple[Call, ...]
-    modules: dict[str, str]  # path -> class name
-
 
 def function_name(func: Any) -> str:
     """A torch callable as users write it: F.relu, torch.add, Tensor.__add__, Tensor.mean."""
@@ -212,7 +162,7 @@ def _named_methods(recorder: _Recorder) -> Iterator[None]:
 
 def trace(model: nn.Module, x: torch.Tensor) -> Trace:
     """One forward pass of model on x (eval, no_grad), recorded; a failure is one line naming the module."""
-    with _user_code("the model's eval() raised "):
+    with user_code("the model's eval() raised "):
         model.eval()
     recorder = _Recorder(model)
     try:
@@ -223,7 +173,7 @@ def trace(model: nn.Module, x: torch.Tensor) -> Trace:
         where = recorder.names.get(recorder.stack[-1], "") if recorder.stack else ""
         raise MncostError(f"forward pass on input {tuple(x.shape)} failed in {where or 'the model'}"
                           f"{f' ({type(recorder.stack[-1]).__name__})' if recorder.stack else ''}: "
-                          f"{_one_line(error)}") from None
+                          f"{one_line(error)}") from None
     finally:
         recorder.remove()
     return Trace(tuple(recorder.calls), {name: type(m).__name__ for name, m in model.named_modules()})
@@ -250,7 +200,5 @@ def parse_input(text: str) -> tuple[int, ...]:
 
 def model_network(target: str, shape: tuple[int, ...] = (1, 3, 224, 224)) -> tuple[nn.Module, Network]:
     """Load TARGET, trace one forward pass on a zero input of this shape, and return it with its Network."""
-    from ..usermodel import network_of
-
     model = load_target(target)
     return model, network_of(trace(model, torch.zeros(shape)), target, shape[2:])

@@ -3,10 +3,10 @@
 For a fixed spec, the layers and their stride chain do not depend on alpha, and the
 channel widths do not depend on the resolution. So each cost field of each layer is
 (a factor of alpha) x (a factor of the resolution):
-- the alpha side is the layer's cost in archs.build at a 1x1 input (every feature map 1x1);
+- the alpha side is the layer's cost in arch.builder.build at a 1x1 input (every feature map 1x1);
 - the resolution side is its cost at alpha 1 divided by its cost at alpha 1 and a 1x1
   input: the output area for a conv, 1 for the classifier, area squared for attention.
-Both sides come from archs.build and costs.layer_cost, so a block's layout is written
+Both sides come from arch.builder.build and cost.ops.layer_cost, so a block's layout is written
 once, in its row's add(). A sweep builds the network once per alpha (at 1x1) and once
 for all resolutions (numpy arrays as the input sides), then one integer matrix product
 per field combines them. Tests check it equals the layer-by-layer engine exactly.
@@ -20,9 +20,11 @@ from functools import lru_cache
 from operator import mul
 from typing import Any, Sequence
 
-from .archs import Spec, build, get_spec, parse_alpha, parse_classes, parse_resolution
-from .costs import LayerCost, layer_cost
-from .layers import Network, Size
+from ..arch.bounds import parse_alpha, parse_classes, parse_resolution
+from ..arch.builder import build, get_spec
+from ..arch.layers import Network, Size
+from ..arch.spec import Spec
+from .ops import LayerCost, layer_cost
 
 FIELDS = tuple(f.name for f in fields(LayerCost))
 UNIT = (1, 1)  # the input size at which every feature map is 1x1 ('same' padding convs keep it)

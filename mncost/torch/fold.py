@@ -1,7 +1,7 @@
 """Any model as mncost's Layer rows: what one forward pass executed, folded the way the built-in archs are.
 
 A conv or FC layer takes the BatchNorm and the activation module that consume its output (norm,
-activation) and an `x + y` residual add (shortcut), as mncost.archs lays them out; any other op
+activation) and an `x + y` residual add (shortcut), as mncost.arch lays them out; any other op
 (a functional activation, a pool, a softmax, an add, a matmul, attention) is a row of its own whose
 `call` says how it ran. The rows are a Network, so costs, terms, conventions and the ledger apply
 unchanged: `compare --arch v2` and `compare TARGET` on mncost's own V2 module are one computation.
@@ -12,16 +12,63 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .costs import LayerCost, layer_cost
-from .errors import MncostError
-from .layers import Layer, Network, Size
-from .render import Column, Table
-from .terms import SDPA_AS_BMM, TERMS, input_elements
+from ..arch.layers import Layer, Network, Size
+from ..cost.ops import LayerCost, layer_cost
+from ..cost.terms import SDPA_AS_BMM, TERMS, input_elements
+from ..errors import MncostError
+from ..table import Column, Table
 
-if TYPE_CHECKING:
-    from .torch.trace import Call, Trace
+# aten ops that move or view data and cost nothing in any counter's rule
+FREE_ATEN = {
+    "view", "_unsafe_view", "reshape", "t", "transpose", "permute", "expand", "clone", "contiguous",
+    "detach", "alias", "squeeze", "unsqueeze", "flatten", "select", "slice", "split", "split_with_sizes",
+    "unbind", "chunk", "cat", "stack", "empty", "empty_like", "zeros", "zeros_like", "ones", "fill_", "copy_",
+    "lift_fresh", "_to_copy", "to", "as_strided", "new_empty", "new_zeros", "_reshape_alias", "dropout",
+    "native_dropout", "sym_size", "sym_numel", "sym_stride", "is_same_size", "full", "scalar_tensor",
+    "arange", "_local_scalar_dense", "resolve_conj", "resolve_neg", "unfold",
+}
+
+
+@dataclass(frozen=True)
+class Aten:
+    """One aten op as it executed: its name, the shapes of its tensor arguments and of its output."""
+
+    name: str
+    inputs: tuple[tuple[int, ...], ...]
+    output: tuple[int, ...] | None
+
+
+@dataclass
+class Call:
+    """One Python-level torch call and what ran under it."""
+
+    function: str  # F.relu, torch.conv2d, Tensor.__add__, Tensor.mean, ...
+    module: str  # path of the innermost module running ("" for the root)
+    module_type: str  # that module's class name
+    leaf_op: bool  # True: the module is a torch.nn op module (nn.ReLU, ...) and this is its op
+    args: list[Any]  # tensor arguments as shapes, other arguments as they are
+    kwargs: dict[str, Any]
+    inputs: list[int]  # ids of the tensor arguments
+    output: int | None = None  # id of the (first) output tensor
+    shape: tuple[int, ...] | None = None  # its shape
+    aten: list[Aten] = field(default_factory=list)
+    params: int = 0  # elements of the nn.Parameters it reads, directly or through a view (a layer-scale gamma)
+
+    @property
+    def costly(self) -> list[Aten]:
+        """The aten ops that are not views, copies or allocations."""
+        return [a for a in self.aten if a.name not in FREE_ATEN]
+
+
+@dataclass(frozen=True)
+class Trace:
+    """Every costly call of one forward pass, in order, and the model's modules."""
+
+    calls: tuple[Call, ...]
+    modules: dict[str, str]  # path -> class name
+
 
 # aten op -> the row it makes; activations by their kind
 ACTIVATIONS = {"relu": "relu", "relu_": "relu", "hardtanh": "relu6", "hardtanh_": "relu6",

@@ -1,7 +1,6 @@
-"""One Table value rendered four ways: rich, markdown, csv, json.
+"""A Table (mncost.table) on the terminal, fitted to its width, or written as markdown, csv or json.
 
-Formatting lives here and nowhere else; rich and tabulate are imported only
-when their format is asked for.
+rich and tabulate are imported only when their format is asked for.
 """
 
 from __future__ import annotations
@@ -9,11 +8,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from enum import Enum
-from typing import Any, Literal
+from typing import Any
 
-Kind = Literal["text", "count", "share", "number", "delta"]
+from ..table import Table, text_rows, to_markdown
 
 
 class Format(str, Enum):
@@ -23,82 +22,6 @@ class Format(str, Enum):
     md = "md"
     csv = "csv"
     json = "json"
-
-
-@dataclass(frozen=True)
-class Column:
-    """A column; `hide` > 0 lets a terminal too narrow for the table hide it (1 first, then 2, ...)."""
-
-    key: str
-    header: str
-    kind: Kind = "text"
-    hide: int = 0
-    fold: bool = False  # long notes: a narrow terminal numbers them and prints them under the table
-
-
-@dataclass
-class Table:
-    """Columns, rows of raw values (exact integers), an optional totals row and footnotes."""
-
-    title: str
-    columns: list[Column]
-    rows: list[dict[str, Any]]
-    totals: dict[str, Any] | None = None
-    footer: list[str] = field(default_factory=list)
-
-
-def human(n: int | float) -> str:
-    """A count in human units: 928, 2.18 K, 568.74 M, 4.87 G."""
-    for scale, unit in ((1e9, "G"), (1e6, "M"), (1e3, "K")):
-        if abs(n) >= scale:
-            return f"{n / scale:.2f} {unit}"
-    return f"{n:g}" if isinstance(n, float) else str(n)
-
-
-def cell(value: Any, kind: Kind) -> str:
-    """One value as a human reads it."""
-    if value is None:
-        return ""
-    if kind == "count":
-        return human(value)
-    if kind == "share":
-        return f"{100 * value:.2f}%"
-    if kind == "number":  # :g would turn integers of 7 digits or more into 5.48303e+06
-        return f"{value:,}" if isinstance(value, int) and abs(value) >= 10**6 else f"{value:g}"
-    if kind == "delta":  # an exact signed difference
-        return f"{value:+,}"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return str(value)
-
-
-def _text_rows(table: Table) -> list[list[str]]:
-    rows = table.rows + ([table.totals] if table.totals else [])
-    return [[cell(row.get(c.key), c.kind) for c in table.columns] for row in rows]
-
-
-def _tabulate(table: Table, tablefmt: str) -> str:
-    from tabulate import tabulate
-
-    align = ["right" if c.kind != "text" else "left" for c in table.columns]
-    return tabulate(_text_rows(table), headers=[c.header for c in table.columns], tablefmt=tablefmt,
-                    colalign=align, disable_numparse=True)
-
-
-def to_markdown(table: Table) -> str:
-    """A GitHub markdown table (tabulate) with the footnotes below."""
-    body = _tabulate(table, "github")
-    notes = "".join(f"\n- {note}" for note in table.footer)
-    return f"**{table.title}**\n\n{body}\n{notes}\n".rstrip() + "\n"
-
-
-def to_html(table: Table) -> str:
-    """An HTML table (tabulate) with the title above and the footnotes below, for notebooks."""
-    from html import escape
-
-    body = _tabulate(table, "html")
-    notes = "".join(f"<li>{escape(note)}</li>" for note in table.footer)
-    return f"<p><b>{escape(table.title)}</b></p>\n{body}\n" + (f"<ul>{notes}</ul>\n" if notes else "")
 
 
 def to_rich(table: Table, compact: bool = False, hidden: tuple[str, ...] = (), widths: list[int] | None = None):
@@ -128,7 +51,7 @@ def to_rich(table: Table, compact: bool = False, hidden: tuple[str, ...] = (), w
         c = table.columns[j]
         rich_table.add_column(escape(c.header), justify="left" if c.kind == "text" else "right",
                               width=widths[n] if widths else None)
-    rows = [[row[j] for j in keep] for row in _text_rows(table)]
+    rows = [[row[j] for j in keep] for row in text_rows(table)]
     body, totals = (rows[:-1], rows[-1:]) if table.totals is not None else (rows, [])
     # rich spends ~0.5 ms on each cell; consecutive rows whose every cell fits on one line print
     # the same as one row of multi-line cells, in a third of the time (a 200-layer V4 table).
@@ -154,7 +77,7 @@ def _natural_widths(table: Table) -> list[int]:
     """Each column's widest cell or header, on one line."""
     from rich.cells import cell_len
 
-    rows = _text_rows(table)
+    rows = text_rows(table)
     return [max([cell_len(c.header), *(cell_len(row[j]) for row in rows)]) for j, c in enumerate(table.columns)]
 
 
@@ -180,7 +103,7 @@ def _column_ranges(table: Table) -> dict[str, tuple[int, int]]:
     longest line of its cells (a header may wrap at spaces)."""
     from rich.cells import cell_len
 
-    rows = _text_rows(table)
+    rows = text_rows(table)
     ranges = {}
     for j, c in enumerate(table.columns):
         cells = [row[j] for row in rows]

@@ -2,7 +2,7 @@
 
 Each term counts one kind of work (or one kind of parameter) in a Layer, in the
 unit a counter would scale: elements, channels or mult-adds. A convention
-(mncost.conventions) is a selection and scaling of these terms.
+(mncost.cost.conventions) is a selection and scaling of these terms.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from .costs import layer_cost
-from .layers import Layer, Network
+from ..arch.layers import Layer, Network
+from .ops import layer_cost
 
 
 def _elements(channels: int, size: tuple[int, int]) -> int:

@@ -11,12 +11,14 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable, Iterable, TypeVar
 
-from .archs import MAX_SIDE, Spec, get_spec, parse_alpha, parse_classes, parse_resolution, shown
-from .costs import MACS
-from .errors import MncostError
-from .layers import Size
-from .render import Column, Table
-from .totals import spec_totals, sweep_totals
+from ..arch.bounds import MAX_SIDE, parse_alpha, parse_classes, parse_resolution, shown
+from ..arch.builder import get_spec
+from ..arch.layers import Size
+from ..arch.spec import Spec
+from ..cost.ops import MACS
+from ..cost.totals import spec_totals, sweep_totals
+from ..errors import MncostError
+from ..table import Column, Table
 
 MAX_GRID = 100_000  # values in one grid; a typo such as 0:1:0.00001 fails fast instead of hanging
 MAX_CONFIGS = 4_000_000  # alphas x resolutions in one sweep: about 200 MB of exact int64 totals

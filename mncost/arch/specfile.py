@@ -14,9 +14,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .archs import BUILDS, DEFAULT_BUILD, NONLINEARITY, UIB, Bneck, Bottleneck, ConvBN, FullConv, FusedIB, \
-    MobileMQA, Row, Separable, Spec, SpecError, shown
-from .errors import MncostError
+from ..errors import MncostError
+from .bounds import SpecError, shown
+from .spec import Row, Spec
+from .v1 import FullConv, Separable
+from .v2 import Bottleneck
+from .v3 import BUILDS, DEFAULT_BUILD, NONLINEARITY, Bneck
+from .v4 import UIB, ConvBN, FusedIB, MobileMQA
 
 MAX_BYTES = 1_000_000  # a spec file is a few hundred bytes; anything larger is not one
 # Row type -> (class, required keys, optional keys with defaults); the row classes validate the values,

@@ -12,13 +12,14 @@ import itertools
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
-from .archs import get_spec, network, parse_classes
-from .design import parse_alphas, parse_resolutions
-from .costs import MACS, network_costs
-from .errors import MncostError
-from .layers import Network
-from .paper.data import SLIM_CLASSES, V1_CHECKPOINTS, V2_CHECKPOINTS
-from .render import Column, Table
+from ..arch.bounds import parse_classes
+from ..arch.builder import get_spec, network
+from ..arch.layers import Network
+from ..cost.ops import MACS, network_costs
+from ..errors import MncostError
+from ..paper.data import SLIM_CLASSES, V1_CHECKPOINTS, V2_CHECKPOINTS
+from ..study.sweep import parse_alphas, parse_resolutions
+from ..table import Column, Table
 
 # The reference checkpoints (one source of truth: mncost.paper.data), trained with 1001 classes.
 PAPER_CLASSES = SLIM_CLASSES
@@ -104,10 +105,10 @@ def join(net: Network, counts: dict[str, Any]) -> ConfigCheck:
 
 def check(net: Network) -> ConfigCheck:
     """Build the Network as an nn.Module, count it with fvcore, join by layer name."""
-    from .torch import require
+    from . import require
 
     require("crosscheck", ("torch", "fvcore"))
-    from .torch.count import count_network
+    from .count import count_network
 
     return join(net, count_network(net))
 
@@ -133,10 +134,10 @@ def configs(arch: str | None, alpha: str | None, res: str | None, classes: str |
 
 def run(nets: Iterable[Network], progress: Callable[[Network], None] | None = None) -> list[ConfigCheck]:
     """Check each Network in turn (each one estimated to fit in memory first); progress(net) is called after each."""
-    from .torch import require
+    from . import require
 
     require("crosscheck", ("torch", "fvcore"))
-    from .torch.build import check_memory
+    from .build import check_memory
 
     nets = list(nets)
     for net in nets:

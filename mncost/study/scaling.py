@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .archs import Spec, get_spec, parse_classes
-from .costs import MACS
-from .design import parse_alphas, parse_resolutions, resolution_label
-from .layers import Size
-from .render import Column, Table
-from .totals import spec_totals
+from ..arch.bounds import parse_classes
+from ..arch.builder import get_spec
+from ..arch.layers import Size
+from ..arch.spec import Spec
+from ..cost.ops import MACS
+from ..cost.totals import spec_totals
+from ..table import Column, Table
+from .sweep import parse_alphas, parse_resolutions, resolution_label
 
 DEFAULT_ALPHAS = "1.0,0.75,0.5,0.25"
 DEFAULT_RESOLUTIONS = "224,192,160,128"

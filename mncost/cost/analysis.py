@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .archs import Spec, network
-from .costs import LayerCost, network_costs
-from .layers import Layer, Network, Size
-from .render import Column, Table, to_html, to_markdown
+from ..arch.builder import network
+from ..arch.layers import Layer, Network, Size
+from ..arch.spec import Spec
+from ..cost.ops import LayerCost, network_costs
+from ..table import Column, Shown, Table
 
 # [V1] Table 2's layer types; other kernels get their own label.
 TYPE_LABELS = {"pw": "Conv 1x1", "dw": "Conv DW {k}x{k}", "conv": "Conv {k}x{k}",
@@ -34,7 +35,7 @@ def _size(size: Size, channels: int) -> str:
 
 
 @dataclass(frozen=True)
-class Analysis:
+class Analysis(Shown):
     """A network with the cost of every layer."""
 
     network: Network
@@ -108,12 +109,6 @@ class Analysis:
         import pandas as pd
 
         return pd.DataFrame(self.rows()).set_index("name")
-
-    def _repr_markdown_(self) -> str:
-        return to_markdown(self.to_table())
-
-    def _repr_html_(self) -> str:
-        return to_html(self.to_table())
 
 
 def analyze(arch: str | Spec = "v1", alpha: float = 1.0, res: int | str | Size = 224,

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Callable
 
+from ..arch.layers import Layer, Network
 from . import formulas
-from .layers import Layer, Network
 
 MACS = "conv, FC and attention-matmul multiply-adds"  # what `macs` counts, as the tables' footers say it
 

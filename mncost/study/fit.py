@@ -14,13 +14,15 @@ from decimal import Decimal
 from itertools import groupby
 from typing import Any, Callable, Sequence
 
-from . import archs
-from .archs import Spec, get_spec, parse_classes
-from .design import SWEEP_COLUMNS, config_row, parse_alphas, parse_count, parse_resolutions, resolution_label
-from .errors import MncostError
-from .layers import Size
-from .render import Column, Table
-from .totals import spec_totals
+from ..arch import v1, v2
+from ..arch.bounds import parse_classes
+from ..arch.builder import get_spec
+from ..arch.layers import Size
+from ..arch.spec import Spec
+from ..cost.totals import spec_totals
+from ..errors import MncostError
+from ..table import Column, Table
+from .sweep import SWEEP_COLUMNS, config_row, parse_alphas, parse_count, parse_resolutions, resolution_label
 
 # alpha is searched on 0.05, 0.06, ..., 2.00: the reference checkpoints' alphas all lie on it.
 ALPHA_GRID: tuple[float, ...] = tuple(float(Decimal(i) / 100) for i in range(5, 201))
@@ -30,9 +32,9 @@ MAX_RESOLUTION = 8192
 
 def _checkpoints(spec: Spec) -> dict[tuple[float, int], float]:
     """[SLIM] top-1 (%) of the reference checkpoints of this network, by (alpha, resolution); {} if none."""
-    from .paper.data import V1_CHECKPOINTS, V2_CHECKPOINTS
+    from ..paper.data import V1_CHECKPOINTS, V2_CHECKPOINTS
 
-    for builtin, checkpoints in ((archs.V1, V1_CHECKPOINTS), (archs.V2, V2_CHECKPOINTS)):
+    for builtin, checkpoints in ((v1.V1, V1_CHECKPOINTS), (v2.V2, V2_CHECKPOINTS)):
         # The same network whatever its name and notes (a spec file restating the built-in counts too).
         if replace(spec, name=builtin.name, notes=builtin.notes) == builtin:
             return {(c.alpha, c.resolution): float(c.top1) for c in checkpoints}

@@ -9,11 +9,13 @@ from __future__ import annotations
 import io
 from typing import Callable
 
-from .errors import MncostError
-from .paper import data
-from .paper.tables import checkpoint_costs
-from .render import human
-from .scaling import Grid
+from ..arch.spec import Spec
+from ..cost.roofline import Roofline, roofline
+from ..errors import MncostError
+from ..paper import data
+from ..paper.tables import checkpoint_costs
+from ..study.scaling import DEFAULT_ALPHAS, DEFAULT_RESOLUTIONS, Grid
+from ..table import human
 
 STYLE = {"svg.hashsalt": "mncost", "svg.fonttype": "path", "font.family": "DejaVu Sans", "font.size": 9,
          "axes.grid": True, "grid.alpha": 0.3}
@@ -121,7 +123,7 @@ def roofline_figure(result) -> str:
         ax.set_yscale("log")
         ax.set_xlabel(f"Arithmetic intensity (mult-adds per byte, {result.dtype})")
         ax.set_ylabel(f"Attainable throughput ({unit})")
-        net = result.analysis.network
+        net = result.network
         ax.set_title(f"MobileNet {net.arch} {net.alpha:g}/{net.resolution[0]} on {hw.label} "
                      "(marker area: share of predicted time)")
         ax.legend(loc="lower right", fontsize=7)
@@ -135,10 +137,10 @@ def latency_figure(results: list) -> str:
 
     def draw(fig) -> None:
         ax = fig.add_subplot()
-        for arch in dict.fromkeys(r.analysis.network.arch for r in results):
+        for arch in dict.fromkeys(r.network.arch for r in results):
             label, marker, color = SERIES.get(arch, (arch, "D", None))
-            mine = [r for r in results if r.analysis.network.arch == arch]
-            ax.scatter([r.analysis.totals.macs / 1e6 for r in mine], [r.totals()["time"] for r in mine],
+            mine = [r for r in results if r.network.arch == arch]
+            ax.scatter([r.totals()["macs"] / 1e6 for r in mine], [r.totals()["time"] for r in mine],
                        marker=marker, color=color, label=f"{label} ({len(mine)} configs)")
         ax.set_xscale("log")
         ax.set_yscale("log")
@@ -148,3 +150,18 @@ def latency_figure(results: list) -> str:
         ax.legend(loc="lower right")
 
     return _svg(draw, (6.4, 4.2))
+
+
+def grid_rooflines(arch: str | Spec, result: Roofline) -> list[Roofline]:
+    """The same arch, precision and hardware over the [V1] Table 6/7 grid of alphas x resolutions."""
+    return [roofline(arch, float(a), int(r), result.network.num_classes, result.dtype, result.hardware)
+            for a in DEFAULT_ALPHAS.split(",") for r in DEFAULT_RESOLUTIONS.split(",")]
+
+
+def write_latency_figures(arch: str | Spec, result: Roofline, out: str) -> list:
+    """Write <name>-roofline.svg (this network's layers) and <name>-latency.svg (mult-adds vs time over a grid)."""
+    from .files import write_files
+
+    name = result.network.arch
+    return write_files({f"{name}-roofline.svg": roofline_figure(result),
+                        f"{name}-latency.svg": latency_figure(grid_rooflines(arch, result))}, out)

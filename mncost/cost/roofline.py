@@ -12,13 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .analysis import Analysis, analyze
-from .archs import Spec
-from .costs import network_costs
-from .errors import MncostError
-from .hardware import Hardware
-from .layers import Layer, Network, Size
-from .render import Column, Table
+from ..arch.builder import network
+from ..arch.layers import Layer, Network, Size
+from ..arch.spec import Spec
+from ..errors import MncostError
+from ..table import Column, Table
+from .hardware import PROFILES, Hardware
+from .ops import network_costs
 from .terms import input_elements
 
 DTYPES: dict[str, int] = {"int8": 1, "fp16": 2, "fp32": 4}  # bytes per element
@@ -110,7 +110,7 @@ def parse_dtype(dtype: str) -> int:
 class Roofline:
     """A network's layers on one hardware's roofline, at one precision."""
 
-    analysis: Analysis
+    network: Network
     dtype: str
     hardware: Hardware
     layers: tuple[LayerRoofline, ...]
@@ -148,7 +148,7 @@ class Roofline:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document of `mncost latency`."""
-        net = self.analysis.network
+        net = self.network
         return {"arch": net.arch, "alpha": net.alpha, "resolution": list(net.resolution),
                 "num_classes": net.num_classes, "dtype": self.dtype, "bytes_per_element": DTYPES[self.dtype],
                 "hardware": {"name": self.hardware.name, "label": self.hardware.label, "ridge": self.hardware.ridge,
@@ -158,7 +158,7 @@ class Roofline:
 
     def to_table(self) -> Table:
         """Per-layer bytes, intensity, bound and predicted time, with totals and the model's assumptions."""
-        net, hw, t = self.analysis.network, self.hardware, self.totals()
+        net, hw, t = self.network, self.hardware, self.totals()
         height, width = net.resolution
         unit = ("Time (us)" if hw.absolute else "Time (MAC-times)")
         rows = [{**row, "intensity": round(row["intensity"], 2), "time": _round(row["time"])} for row in self.rows()]
@@ -200,33 +200,12 @@ def _round(value: float) -> float:
 def roofline(arch: str | Spec = "v1", alpha: float = 1.0, res: int | str | Size = 224, classes: int = 1000,
              dtype: str = "int8", hw: Hardware | None = None) -> Roofline:
     """Every layer's bytes, intensity and roofline time for an arch at alpha, resolution and classes."""
-    from .hardware import PROFILES
-
-    return network_roofline(analyze(arch, alpha, res, classes).network, dtype, hw or PROFILES["pixel6-cpu"])
+    return network_roofline(network(arch, alpha, res, classes), dtype, hw or PROFILES["pixel6-cpu"])
 
 
 def network_roofline(net: Network, dtype: str, hw: Hardware) -> Roofline:
     """The roofline of any Network's layers: a built-in arch's, or a traced model's (mncost count)."""
     itemsize = parse_dtype(dtype)
-    result = Analysis(net, tuple(network_costs(net)))
     layers = tuple(layer_roofline(layer, cost.macs, cost.weights + cost.bias, cost.activations, itemsize)
-                   for layer, cost in result.layers)
-    return Roofline(result, dtype, hw, layers)
-
-
-def grid_rooflines(arch: str | Spec, result: Roofline) -> list[Roofline]:
-    """The same arch, precision and hardware over the [V1] Table 6/7 grid of alphas x resolutions."""
-    from .scaling import DEFAULT_ALPHAS, DEFAULT_RESOLUTIONS
-
-    return [roofline(arch, float(a), int(r), result.analysis.network.num_classes, result.dtype, result.hardware)
-            for a in DEFAULT_ALPHAS.split(",") for r in DEFAULT_RESOLUTIONS.split(",")]
-
-
-def write_latency_figures(arch: str | Spec, result: Roofline, out: str) -> list:
-    """Write <name>-roofline.svg (this network's layers) and <name>-latency.svg (mult-adds vs time over a grid)."""
-    from .figures import latency_figure, roofline_figure
-    from .report import write_files
-
-    name = result.analysis.network.arch
-    return write_files({f"{name}-roofline.svg": roofline_figure(result),
-                        f"{name}-latency.svg": latency_figure(grid_rooflines(arch, result))}, out)
+                   for layer, cost in network_costs(net))
+    return Roofline(net, dtype, hw, layers)

@@ -1,6 +1,6 @@
 """Counting conventions as data, and the ledger that explains how they differ.
 
-A Convention is a selection and scaling of cost terms (mncost.terms): the ops it
+A Convention is a selection and scaling of cost terms (mncost.cost.terms): the ops it
 adds up, the params it adds up, and for the reference checkpoints a fixed class
 count. It never special-cases a network. Each tool preset names the version whose
 source its rule was read from; the rule is a summary of that source.
@@ -13,9 +13,10 @@ from dataclasses import dataclass, replace
 from importlib import metadata
 from typing import Any
 
-from .archs import Spec, get_spec, network
-from .layers import Network, Size
-from .render import Column, Table, human
+from ..arch.builder import get_spec, network
+from ..arch.layers import Network, Size
+from ..arch.spec import Spec
+from ..table import Column, Table, human
 from .terms import TERMS, term_total
 
 

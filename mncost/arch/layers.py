@@ -7,7 +7,7 @@ from typing import Literal
 
 Op = Literal["conv2d", "linear", "avgpool", "mul",
              "batchnorm", "layerscale", "attn_qk", "attn_av",  # [V4] blocks
-             # rows a traced model adds (mncost.usermodel): ops that fold into no conv or FC layer
+             # rows a traced model adds (mncost.torch.fold): ops that fold into no conv or FC layer
              "maxpool", "act", "add", "softmax", "matmul", "attention"]
 Size = tuple[int, int]
 
@@ -86,7 +86,7 @@ class Network:
     layers: tuple[Layer, ...]
     dropout: float = 0.0  # before the classifier, as the reference V2 has it
     notes: tuple[str, ...] = field(default=())
-    build: str | None = None  # the implementation a [V3] network follows at alpha != 1 (archs.BUILDS)
+    build: str | None = None  # the implementation a [V3] network follows at alpha != 1 (arch.v3.BUILDS)
 
     def layer(self, name: str) -> Layer:
         """The layer with this name."""

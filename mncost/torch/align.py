@@ -17,11 +17,13 @@ import math
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Iterable, Iterator, Literal
 
-from .archs import ROUNDING, Spec, build
-from .costs import LayerCost, network_costs, total_cost
-from .errors import MncostError
-from .layers import Layer, Network
-from .render import Column, Table
+from ..arch.builder import build
+from ..arch.layers import Layer, Network
+from ..arch.spec import Spec
+from ..arch.stack import ROUNDING
+from ..cost.ops import LayerCost, network_costs, total_cost
+from ..errors import MncostError
+from ..table import Column, Table
 
 FindingKind = Literal["rule", "extra", "missing", "changed", "params"]
 
@@ -95,14 +97,10 @@ def align(model: list[Entry], paper: list[Entry]) -> list[Step]:
         diff = differences(model[i].layer, paper[j].layer)
         return INDEL + len(diff) if diff else 0
 
-    dist = [[0] * (m + 1) for _ in range(n + 1)]
-    for i in range(n + 1):
-        for j in range(m + 1):
-            if i == 0 or j == 0:
-                dist[i][j] = INDEL * (i + j)
-            else:
-                dist[i][j] = min(dist[i - 1][j - 1] + sub(i - 1, j - 1),
-                                 dist[i - 1][j] + INDEL, dist[i][j - 1] + INDEL)
+    dist = [[INDEL * (i + j) if i == 0 or j == 0 else 0 for j in range(m + 1)] for i in range(n + 1)]
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            dist[i][j] = min(dist[i - 1][j - 1] + sub(i - 1, j - 1), dist[i - 1][j] + INDEL, dist[i][j - 1] + INDEL)
     steps: list[Step] = []
     i, j = n, m
     while i or j:  # backtrack; on ties prefer a pair, then a missing paper layer
@@ -150,8 +148,7 @@ def _follows_from_input(model: Layer, paper: Layer, attr: str) -> bool:
 
 
 def _own_changes(model: Layer, paper: Layer, diff: list[str]) -> list[str]:
-    input_differs = (model.in_channels, tuple(model.input_size)) != (paper.in_channels, tuple(paper.input_size))
-    if not input_differs:
+    if (model.in_channels, tuple(model.input_size)) == (paper.in_channels, tuple(paper.input_size)):
         return diff
     return [attr for attr in diff if not _follows_from_input(model, paper, attr)]
 

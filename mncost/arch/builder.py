@@ -1,0 +1,76 @@
+"""The one builder: a Spec at a width multiplier, resolution and class count, laid out as a Network; and the
+built-in specs by name. A new architecture is a new Spec, not a new builder."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+
+from ..errors import MncostError
+from . import v1, v2, v3, v4
+from .bounds import parse_alpha, parse_classes, parse_resolution, shown
+from .layers import Network, Size
+from .spec import Spec
+from .specfile import load_spec
+from .stack import ROUNDING, Stack
+from .v3 import BUILDS
+
+SPECS: dict[str, Spec] = {spec.name: spec for spec in (
+    v1.V1, v2.V2, v1.V1_FULLCONV, v1.V1_SHALLOW, *v3.SPECS, *v4.SPECS)}
+
+
+def build(spec: Spec, alpha: float, resolution: Size, num_classes: int) -> Network:
+    """Lay out the spec's layers at this width multiplier, resolution and class count."""
+    width = ROUNDING[spec.rounding]
+    sizing = BUILDS[spec.build] if spec.build else None
+    stack = Stack(resolution, spec.activation, alpha, sizing, spec.stem)
+    stem = spec.stem if alpha < spec.stem_fixed_below else width(spec.stem, alpha)
+    stack.conv("conv1", sizing.stem(spec.stem, alpha) if sizing else stem, 3, 2)
+    index = 0
+    for row in spec.rows:
+        for repeat in range(row.n):
+            index += 1
+            row.add(stack, f"block{index}", width(row.c, alpha), row.s if repeat == 0 else 1)
+            stack.paper_channels = row.c
+    if spec.head is not None:
+        head = (sizing.widen(spec.head, sizing.last_conv, stack) if sizing
+                else width(spec.head, alpha if spec.thin_head else max(alpha, 1.0)))
+        stack.conv("conv2", head, 1)
+    stack.pool("pool")
+    if spec.pooled_head is not None:
+        pooled = width(spec.pooled_head, alpha if spec.thin_pooled_head else 1.0)
+        stack.conv("conv3", sizing.head(spec.pooled_head, alpha) if sizing else pooled, 1,
+                   bias=not spec.pooled_head_norm, norm=spec.pooled_head_norm)
+    stack.classifier(num_classes)
+    notes = spec.notes + ((f"Widths at alpha != 1 as the {sizing.name} build: {sizing.source}.",) if sizing else ())
+    return Network(spec.name, alpha, resolution, num_classes, tuple(stack.layers), spec.dropout, notes,
+                   spec.build)
+
+
+def get_spec(arch: str | os.PathLike, build: str | None = None) -> Spec:
+    """The built-in spec of this name, a spec file path ending in .toml, or a MncostError;
+    `build` picks a [V3] spec's implementation (a key of BUILDS)."""
+    if isinstance(arch, str) and arch in SPECS:
+        spec = SPECS[arch]
+    elif isinstance(arch, (str, os.PathLike)) and os.fspath(arch).endswith(".toml"):
+        spec = load_spec(arch)
+    else:
+        raise MncostError(f"unknown arch {shown(arch)}; use one of: {', '.join(SPECS)}, or a spec file path.toml")
+    return spec if build is None else with_build(spec, build)
+
+
+def with_build(spec: Spec, build: str) -> Spec:
+    """The [V3] spec sized as the named implementation does at alpha != 1, or a MncostError."""
+    if build not in BUILDS:
+        raise MncostError(f"unknown build {shown(build)}; use one of: {', '.join(BUILDS)}")
+    if spec.build is None:
+        raise MncostError(f"arch {spec.name!r} has no builds; --build applies to the V3 archs "
+                          f"({', '.join(name for name, s in SPECS.items() if s.build)})")
+    return replace(spec, build=build)
+
+
+def network(arch: str | os.PathLike | Spec = "v1", alpha: float = 1.0, res: int | str | Size = 224,
+            classes: int = 1000) -> Network:
+    """The Network for an arch name (or Spec) at width multiplier alpha, resolution and classes."""
+    spec = arch if isinstance(arch, Spec) else get_spec(arch)
+    return build(spec, parse_alpha(alpha), parse_resolution(res), parse_classes(classes))

@@ -1,0 +1,1 @@
+"""Questions over many networks: sweeps, budget fits, alpha x resolution grids."""
