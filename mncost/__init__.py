@@ -1,15 +1,27 @@
-"""mncost: exact mult-adds, parameters and activations of MobileNets, layer by layer."""
+"""mncost: exact mult-adds, parameters and activations of MobileNets, layer by layer.
 
-from .arch.builder import network
-from .arch.layers import Layer, Network
-from .arch.spec import Spec
-from .arch.specfile import load_spec
-from .cost.analysis import Analysis, analyze
-from .cost.ops import LayerCost, layer_cost, network_costs, total_cost
-from .cost.totals import totals
-from .errors import MncostError
-from .study.fit import fit
-from .study.sweep import sweep, sweep_rows
+The public API. Each name is imported on first use, so that `mncost table` loads only what it needs.
+"""
 
-__all__ = ["analyze", "Analysis", "sweep", "sweep_rows", "fit", "totals", "load_spec", "Spec", "network",
-           "LayerCost", "layer_cost", "network_costs", "total_cost", "MncostError", "Layer", "Network"]
+from importlib import import_module
+from typing import Any
+
+_WHERE = {
+    "analyze": "cost.analysis", "Analysis": "cost.analysis", "sweep": "study.sweep", "sweep_rows": "study.sweep",
+    "fit": "study.fit", "totals": "cost.totals", "load_spec": "arch.specfile", "Spec": "arch.spec",
+    "network": "arch.builder", "LayerCost": "cost.ops", "layer_cost": "cost.ops", "network_costs": "cost.ops",
+    "total_cost": "cost.ops", "MncostError": "errors", "Layer": "arch.layers", "Network": "arch.layers",
+}
+__all__ = list(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'mncost' has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{_WHERE[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_WHERE})
