@@ -324,7 +324,7 @@ def v4_table6() -> PaperTable:
 
 V3_SMALL_EARLIER = ("the earlier arXiv version's Small (its Table 2 prints 1280 after the pool, not 1024); "
                     "1280 there adds 0.15 M mult-adds and 0.40 M params, not this gap: unexplained")
-V3_BUILD_NOTE = ("Computed with the timm build (archs.BUILDS), which the 0.75 checkpoints match: the 1x1 1280/1024 "
+V3_BUILD_NOTE = ("Computed with the timm build (mncost.arch.v3.BUILDS), which the 0.75 checkpoints match: the 1x1 1280/1024 "
                  "conv after the pool is not thinned (slim's default thins it: Large 0.75 would have "
                  "{slim_075:.2f} M params). Every build agrees at alpha 1.")
 
