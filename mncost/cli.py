@@ -163,17 +163,20 @@ def report(out: Annotated[str, typer.Option(metavar="DIR", help="Folder to write
 
 Target = Annotated[str, typer.Argument(metavar="TARGET",
                                         help="path/to/file.py:NAME or package.module:NAME, NAME(key=literal, ...).")]
-Input = Annotated[str, typer.Option("--input", metavar="NxCxHxW", help="Input shape, batch 1.")]
+Input = Annotated[str, typer.Option("--input", metavar="NxCxHxW", help="Input shape (N: the batch).")]
+Batch = Annotated[Optional[str], typer.Option(metavar="N", help="Batch size: counts for the whole batch, the "
+                                              "per-image figure beside them.")]
 
 
-def _traced(target: str, input: str, command: str):
+def _traced(target: str, input: str, batch: str | None, command: str):
     """TARGET loaded (this runs its code) and traced on a zero input of that shape: (module, Network)."""
     from .torch import require
 
     require(command)
-    from .torch.trace import model_network, parse_input
+    from .torch.fold import model_network
+    from .torch.trace import parse_input
 
-    return model_network(target, parse_input(input))
+    return model_network(target, parse_input(input, batch))
 
 
 @app.command()
@@ -182,7 +185,8 @@ def compare(target: Annotated[Optional[str], typer.Argument(
                                          "instead of --arch.")] = None,
             arch: Arch = "v1", alpha: Alpha = "1.0", res: Res = "224", classes: Classes = "1000",
             input: Annotated[str, typer.Option("--input", metavar="NxCxHxW",
-                                               help="With TARGET: input shape, batch 1.")] = "1x3x224x224",
+                                               help="With TARGET: input shape (N: the batch).")] = "1x3x224x224",
+            batch: Batch = None,
             measure: Annotated[bool, typer.Option(
                 "--measure", help="Also run the installed counters on the real module (needs torch); "
                                   "exit 1 on any mismatch.")] = False,
@@ -197,14 +201,16 @@ def compare(target: Annotated[Optional[str], typer.Argument(
         if given:
             raise MncostError(f"{', '.join(given)} describe a built-in arch; with TARGET give the input shape "
                               "as --input NxCxHxW")
-        model, net = _traced(target, input, "compare TARGET")
+        model, net = _traced(target, input, batch, "compare TARGET")
         ledger = ledger_of_network(net)
         if measure:
             from .torch.measure import measure_model
             from .torch.trace import parse_input
 
-            ledger = ledger.with_measurements(measure_model(model, parse_input(input)))
+            ledger = ledger.with_measurements(measure_model(model, parse_input(input, batch)))
     else:
+        if batch is not None:
+            raise MncostError("--batch counts a traced model's batch; give it with TARGET")
         ledger = ledger_of(_arch(arch, build), alpha, res, classes)
         if measure:
             from .torch import require
@@ -228,11 +234,12 @@ def compare(target: Annotated[Optional[str], typer.Argument(
 
 
 @app.command()
-def count(target: Target, input: Input = "1x3x224x224", fmt: Fmt = Format.rich, wide: Wide = False) -> None:
-    """A PyTorch model's own per-layer table: mult-adds, params, activations and the work beyond mult-adds."""
-    from .torch.fold import count_table, to_dict
+def count(target: Target, input: Input = "1x3x224x224", batch: Batch = None, fmt: Fmt = Format.rich,
+          wide: Wide = False) -> None:
+    """A PyTorch model's own per-row table: mult-adds, params, activations and the work beyond mult-adds."""
+    from .cost.model import count_table, to_dict
 
-    _, net = _traced(target, input, "count")
+    _, net = _traced(target, input, batch, "count")
     emit(fmt, [count_table(net)], to_dict(net), wide)
 
 
@@ -319,7 +326,7 @@ def latency(target: Annotated[Optional[str], typer.Argument(
                                                     "ignoring the cached profile.")] = False,
             plot: Annotated[Optional[str], typer.Option(metavar="DIR", help="Also write the per-layer roofline "
                                                         "and the mult-adds vs predicted time figure (SVG).")] = None,
-            input: Input = "1x3x224x224", fmt: Fmt = Format.rich) -> None:
+            input: Input = "1x3x224x224", batch: Batch = None, fmt: Fmt = Format.rich) -> None:
     """Bytes moved, arithmetic intensity and roofline-predicted time per layer ([V4] Eq. 1)."""
     from dataclasses import replace
 
@@ -332,7 +339,7 @@ def latency(target: Annotated[Optional[str], typer.Argument(
     else:
         if plot:
             raise MncostError("--plot draws an arch over the [V1] alpha x resolution grid; use it with --arch")
-        result = network_roofline(_traced(target, input, "latency TARGET")[1], dtype, PROFILES["pixel6-cpu"])
+        result = network_roofline(_traced(target, input, batch, "latency TARGET")[1], dtype, PROFILES["pixel6-cpu"])
     result = replace(result, hardware=hardware(hw, remeasure, lambda message: typer.echo(f"mncost: {message}", err=True)))
     emit(fmt, [result.to_table()], result.to_dict())
     if plot:

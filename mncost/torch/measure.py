@@ -1,7 +1,7 @@
 """Run the popular counters on a real module: one small function per tool.
 
 Each function takes a fresh module (the tools attach hooks, buffers and patches
-to it: a Network's is built anew, a user's model deep-copied) and a batch-1 input,
+to it: a Network's is built anew, a user's model deep-copied) and the input (any batch),
 runs its tool and returns the integer total and params the tool prints. A tool
 that is not installed is skipped with the reason.
 """
@@ -60,9 +60,10 @@ def ptflops_count(module: nn.Module, x: torch.Tensor) -> Measurement:
     """ptflops get_model_complexity_info with its default backend, as raw numbers."""
     from ptflops import get_model_complexity_info
 
-    with _quiet():
+    with _quiet():  # the input given as ptflops documents it, so that a batch above 1 runs as such
         macs, params = get_model_complexity_info(module, tuple(x.shape[1:]), as_strings=False,
-                                                 print_per_layer_stat=False, verbose=False)
+                                                 print_per_layer_stat=False, verbose=False,
+                                                 input_constructor=lambda _: x)
     if macs is None:
         raise RuntimeError("ptflops failed on the module")
     return Measurement(int(macs), int(params))

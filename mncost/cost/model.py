@@ -1,0 +1,119 @@
+"""Any model's own table (`mncost count`): each row's multiply-adds, parameters by role, output and the
+work beyond multiply-adds, for the batch that ran, with the per-image figure beside it; the parameters no
+op read shown apart; every op with no registry entry named."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from ..arch.layers import Layer, Network
+from ..table import Column, Table, human
+from .aten import WORK_KINDS
+from .ops import LayerCost, costed, layer_cost, layer_ops
+
+def work(layer: Layer) -> dict[str, int]:
+    """The row's work beyond multiply-adds, by kind (the registry's: bias, norm, activation, ...)."""
+    kinds: Counter = Counter()
+    for _, cost in costed(layer_ops(layer)):
+        for kind, elements in cost.work:
+            kinds[kind] += elements
+    return {kind: kinds[kind] for kind in WORK_KINDS if kinds[kind]}
+
+
+def _type(layer: Layer) -> str:
+    if layer.op == "act":
+        return layer.activation or "act"
+    return layer.kind
+
+
+def _output(layer: Layer) -> str:
+    outs = [op.out[0] for op in layer.ops if op.out and not op.inner]
+    if outs:
+        return "x".join(map(str, outs[-1]))
+    return "x".join(map(str, (*layer.output_size, layer.out_channels)))
+
+
+def per_image(value: int, batch: int) -> int | float:
+    """A batch's count for one image: exact when the batch divides it."""
+    return value // batch if value % batch == 0 else value / batch
+
+
+def count_table(net: Network) -> Table:
+    """The model's own per-row table: mult-adds, params by role, output, activations and the other work."""
+    rows = []
+    for layer in net.layers:
+        cost = layer_cost(layer)
+        rows.append({"layer": layer.name, "type": _type(layer), "call": layer.call or "", "output": _output(layer),
+                     "macs": cost.macs, "weights": cost.weights, "bias": cost.bias,
+                     "norm_params": cost.bn_params + cost.norm_params, "activations": cost.activations,
+                     "work": ", ".join(f"{k} {v:,}" for k, v in work(layer).items()) or "-"})
+    total = sum((layer_cost(layer) for layer in net.layers), LayerCost())
+    totals = {"layer": "Total", "macs": total.macs, "weights": total.weights, "bias": total.bias,
+              "norm_params": total.bn_params + total.norm_params, "activations": total.activations}
+    shape = "x".join(map(str, (net.batch, *_input_tail(net))))
+    return Table(
+        title=f"{net.arch}: {len(rows)} rows at {shape}",
+        columns=[Column("layer", "Layer"), Column("type", "Type"), Column("call", "Called as", hide=2),
+                 Column("output", "Output", hide=3), Column("macs", "Mult-Adds", "count"),
+                 Column("weights", "Weights", "count"), Column("bias", "Bias", "count", hide=4),
+                 Column("norm_params", "Norm params", "count", hide=4),
+                 Column("activations", "Activations", "count", hide=1), Column("work", "Work beyond mult-adds", fold=True)],
+        rows=rows, totals=totals, footer=footer(net, total))
+
+
+def _input_tail(net: Network) -> tuple[int, ...]:
+    first = next((op for layer in net.layers for op in layer.ops), None)
+    shape = first.call.args[0] if first is not None and first.call.args else None
+    return tuple(shape[1:]) if isinstance(shape, tuple) else (net.layers[0].in_channels, *net.resolution)
+
+
+def footer(net: Network, total: LayerCost) -> list[str]:
+    """The totals a user asks for first: mult-adds for the batch and per image, every parameter once."""
+    unused = sum(n for _, n in net.unused)
+    lines = ["Mult-Adds: every multiply-add of every op that ran (conv, FC, matmul, attention, RNN), exact. A conv "
+             "or FC row includes the BatchNorm and activation modules that consume its output and an `x + y` "
+             "residual add; any other torch call is a row of its own, 'Called as' saying how it ran when not "
+             "as an nn module."]
+    if net.batch > 1:
+        lines.append(f"Batch {net.batch}: {total.macs:,} mult-adds in all, {human(per_image(total.macs, net.batch))} "
+                     f"({per_image(total.macs, net.batch):,}) per image; activations "
+                     f"{human(per_image(total.activations, net.batch))} per image.")
+    used = f"Params: {total.params:,} read by the forward pass (each once"
+    if unused:
+        names = ", ".join(name for name, _ in net.unused[:3]) + (", ..." if len(net.unused) > 3 else "")
+        lines.append(f"{used}), + {unused:,} never read ({names}) = {total.params + unused:,}, the model's "
+                     "sum of unique p.numel().")
+    else:
+        lines.append(f"{used}) = the model's sum of unique p.numel(); buffers are not params.")
+    lines += [f"Not counted: {op} in {module or 'the model'}, {n} call{'s' * (n > 1)} (no cost entry for this "
+              "op)." for op, module, n in net.unknown]
+    return lines + [note for note in net.notes if not note.startswith(tuple(op for op, _, _ in net.unknown))]
+
+
+def to_dict(net: Network) -> dict[str, Any]:
+    """The JSON document of `mncost count`: every row's exact counts and ops, the totals, the rest."""
+    total = sum((layer_cost(layer) for layer in net.layers), LayerCost())
+    totals = {**vars(total), "params": total.params}
+    return {"model": net.arch, "batch": net.batch, "resolution": list(net.resolution),
+            "num_classes": net.num_classes, "totals": totals,
+            "per_image": {k: per_image(v, net.batch) for k, v in totals.items() if k in ("macs", "activations")},
+            "params": {"used": total.params, "unused": sum(n for _, n in net.unused),
+                       "total": total.params + sum(n for _, n in net.unused),
+                       "unused_names": [name for name, _ in net.unused]},
+            "layers": [_row(layer) for layer in net.layers],
+            "unknown": [{"op": op, "module": module, "calls": n} for op, module, n in net.unknown],
+            "notes": list(net.notes)}
+
+
+def _row(layer: Layer) -> dict[str, Any]:
+    cost = layer_cost(layer)
+    return {"name": layer.name, "op": layer.op, "kind": layer.kind, "call": layer.call,
+            "in_channels": layer.in_channels, "out_channels": layer.out_channels,
+            "input_size": list(layer.input_size), "output_size": list(layer.output_size),
+            "kernel": layer.kernel, "stride": layer.stride, "groups": layer.groups, "has_bias": layer.bias,
+            "norm": layer.norm, "activation": layer.activation, "shortcut": layer.shortcut,
+            **vars(cost), "params": cost.params, "work": work(layer),
+            "ops": [{"op": op.name, "call": op.call.function, "module": op.module.path if op.module else "",
+                     "macs": c.macs, "work": dict(c.work), "reads": c.reads, "writes": c.writes}
+                    for op, c in costed(layer_ops(layer))]}
