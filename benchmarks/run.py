@@ -18,6 +18,11 @@
 5. `python -m mncost table` end to end in a subprocess, timed by hyperfine when it is on PATH,
    else by repeated subprocess runs (mean), for v2 and for the longest table, v4-hybrid-large
    (206 layers; also fitted to 80 columns, as in a terminal). Target: under 0.3 s.
+6. Tracing a model at the dispatcher (mncost.torch.trace and fold: what `mncost count` runs) against
+   torch's FlopCounterMode on the same model and input, both under no_grad, interleaved, the fastest of
+   several runs each; and the peak memory (RSS) of one traced forward pass against one plain forward pass,
+   each in a fresh process. Target: tracing at most 1.2x FlopCounterMode's time; memory not growing with
+   the activations (close to the plain pass's).
 Timings are medians (means for hyperfine) on this machine, batch size 1, CPU; the machine is
 shared, so the load average is printed and the figures that matter are the ratios.
 """
@@ -192,6 +197,63 @@ def table_end_to_end() -> None:
     print(f"   (a bare `python -c pass` takes {(time.perf_counter() - start) / 10:.3f} s here)")
 
 
+TRACED = (("mobilenetv2_100", 224), ("efficientnet_b0", 224), ("mobilevit_s", 256), ("fastvit_t8", 256))
+PEAK = ("import resource, sys, torch\n"
+        "sys.path.insert(0, 'tests')\n"
+        "import torchvision_stub, timm\n"
+        "model = timm.create_model({name!r}).eval()\n"
+        "x = torch.zeros(1, 3, {side}, {side})\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "if {traced}:\n"
+        "    from mncost.torch.fold import network_of\n"
+        "    from mncost.torch.trace import trace\n"
+        "    network_of(trace(model, x), 'model')\n"
+        "else:\n"
+        "    with torch.no_grad():\n"
+        "        model(x)\n"
+        "print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)")
+
+
+def tracing(runs: int = 5) -> None:
+    """mncost's trace against torch's FlopCounterMode on a few timm models, and its peak memory."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    import torchvision_stub  # noqa: F401  (timm beside the CPU torch)
+    import timm
+
+    from mncost.torch.fold import network_of
+    from mncost.torch.trace import trace
+
+    print("6. tracing at the dispatcher (trace + rows) against torch's FlopCounterMode, same model and input")
+    for name, side in TRACED:
+        model, x = timm.create_model(name).eval(), torch.zeros(1, 3, side, side)
+
+        def flop_counter() -> None:
+            with torch.no_grad(), FlopCounterMode(display=False):
+                model(x)
+
+        def traced() -> None:
+            network_of(trace(model, x), name)
+
+        flop_counter(), traced()  # warm-up
+        times: dict[str, list[float]] = {"flop": [], "trace": []}
+        for _ in range(runs):
+            for key, fn in (("flop", flop_counter), ("trace", traced)):
+                start = time.perf_counter()
+                fn()
+                times[key].append(time.perf_counter() - start)
+        ratio = min(times["trace"]) / min(times["flop"])
+        peaks = [int(subprocess.run([sys.executable, "-c", PEAK.format(name=name, side=side, traced=traced_)],
+                                    capture_output=True, text=True, check=True, cwd=ROOT,
+                                    env={**os.environ, "PYTHONPATH": str(ROOT)}).stdout.split()[-1])
+                 for traced_ in (False, True)]
+        print(f"   {name} {side}x{side}: FlopCounterMode {min(times['flop']) * 1e3:7.1f} ms, trace "
+              f"{min(times['trace']) * 1e3:7.1f} ms, {ratio:.2f}x   target <= 1.2x   {_verdict(ratio <= 1.2)}; "
+              f"peak memory of the pass: plain {peaks[0]} MB, traced {peaks[1]} MB")
+
+
 if __name__ == "__main__":
     print(f"mncost benchmarks, Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.2f} at the start")
@@ -201,4 +263,5 @@ if __name__ == "__main__":
     sweep_command()
     pareto_scaling()
     table_end_to_end()
+    tracing()
     print(f"load average {os.getloadavg()[0]:.2f} at the end")

@@ -220,8 +220,9 @@ def with_classes(net: Network, classes: int) -> Network:
     """The network with another class count: its last conv or FC layer, and the rows after it, resized
     (a traced row's records too: every size equal to the class count, but a tensor's batch)."""
     weighted = [i for i, layer in enumerate(net.layers) if layer.op in ("conv2d", "linear")]
-    last = weighted[-1] if weighted else len(net.layers) - 1
-    k = net.num_classes
+    if not weighted:  # no classifier to resize
+        return net
+    last, k = weighted[-1], net.num_classes
     layers = [layer if i < last else _resized(replace(
         layer, out_channels=classes if layer.out_channels == k else layer.out_channels,
         in_channels=classes if i > last and layer.in_channels == k else layer.in_channels), k, classes)

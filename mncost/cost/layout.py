@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 from ..arch.layers import Layer
 from ..arch.records import Call, Module, ModuleCall, Op, Shape
+from ..errors import MncostError
 
 NN = "torch.nn.modules."
 ACTIVATIONS: dict[str, tuple[str, str, str, dict[str, Any]]] = {  # kind -> module class, call, aten op, args
@@ -213,6 +214,9 @@ LAYOUTS: dict[str, Callable[[Layer], tuple[list[Op], list[ModuleCall]]]] = {
 
 def layer_records(layer: Layer) -> tuple[tuple[Op, ...], tuple[ModuleCall, ...]]:
     """The ops and module calls of a built-in layer."""
+    if layer.op not in LAYOUTS:
+        raise MncostError(f"layer {layer.name!r} has op {layer.op!r}, which a built-in network has no layout for; "
+                          f"known ops: {', '.join(LAYOUTS)}")
     ops, calls = LAYOUTS[layer.op](layer)
     return tuple(ops), tuple(calls)
 

@@ -46,11 +46,11 @@ def count_table(net: Network) -> Table:
         cost = layer_cost(layer)
         rows.append({"layer": layer.name, "type": _type(layer), "call": layer.call or "", "output": _output(layer),
                      "macs": cost.macs, "weights": cost.weights, "bias": cost.bias,
-                     "norm_params": cost.bn_params + cost.norm_params, "activations": cost.activations,
+                     "norm_params": cost.bn_params, "activations": cost.activations,
                      "work": ", ".join(f"{k} {v:,}" for k, v in work(layer).items()) or "-"})
     total = sum((layer_cost(layer) for layer in net.layers), LayerCost())
     totals = {"layer": "Total", "macs": total.macs, "weights": total.weights, "bias": total.bias,
-              "norm_params": total.bn_params + total.norm_params, "activations": total.activations}
+              "norm_params": total.bn_params, "activations": total.activations}
     shape = "x".join(map(str, (net.batch, *_input_tail(net))))
     return Table(
         title=f"{net.arch}: {len(rows)} rows at {shape}",

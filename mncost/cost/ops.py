@@ -29,14 +29,13 @@ class LayerCost:
     macs: int = 0  # conv and FC multiply-adds (the papers' mult-adds), and every other op's multiply-adds
     weights: int = 0
     bias: int = 0
-    bn_params: int = 0  # BatchNorm affine weight and bias (2 per channel)
+    bn_params: int = 0  # norms' affine weight and bias (BatchNorm's 2 per channel; layer, group, ... norms')
     activations: int = 0  # output elements
-    norm_params: int = 0  # affine params of any other norm (layer, group, instance, RMS)
 
     @property
     def params(self) -> int:
         """Every trainable parameter of the equivalent PyTorch module."""
-        return self.weights + self.bias + self.bn_params + self.norm_params
+        return self.weights + self.bias + self.bn_params
 
     def __add__(self, other: LayerCost) -> LayerCost:
         return LayerCost(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
@@ -93,9 +92,9 @@ def layer_cost(layer: Layer) -> LayerCost:
         macs += cost.macs
         if op.out:
             last = op.out[0]
-    roles = {"weights": 0, "bias": 0, "bn_params": 0, "norm_params": 0}
+    roles = {"weights": 0, "bias": 0, "bn_params": 0}
     for _, role, shape in layer_params(layer, ops):
-        roles[role] += Shape(shape).numel
+        roles["bn_params" if role == "norm_params" else role] += Shape(shape).numel
     return LayerCost(macs=macs, activations=last.numel if last is not None else 0, **roles)
 
 

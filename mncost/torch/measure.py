@@ -109,14 +109,16 @@ TOOLS: dict[str, tuple[str, Callable[[nn.Module, torch.Tensor], Measurement]]] =
     "torch-flop-counter": ("torch", flop_counter_count),
 }
 
-def measure_module(module: nn.Module, x: torch.Tensor, names: list[str] | None = None) -> dict[str, Measurement]:
-    """Run each installed tool (all, or the named conventions') on a deep copy of the module."""
+def measure_module(module: nn.Module, x: torch.Tensor, names: list[str] | None = None,
+                   fresh: bool = True) -> dict[str, Measurement]:
+    """Run each installed tool (all, or the named conventions') on a deep copy of the module (fresh), or
+    on the module itself (each tool removes the hooks, buffers and patches it adds)."""
     results = {}
     for name, (module_name, count) in TOOLS.items():
         if names is not None and name not in names:
             continue
         try:
-            results[name] = count(copy.deepcopy(module).eval(), x)
+            results[name] = count((copy.deepcopy(module) if fresh else module).eval(), x)
         except ImportError as error:  # not installed, or it cannot import here (thop needs distutils)
             results[name] = Measurement(None, None, f"skipped: {module_name} cannot be imported ({error})")
     return results

@@ -233,11 +233,13 @@ def _modules(model: nn.Module) -> dict[nn.Module, Module]:
         types[path] = f"{cls.__module__}.{cls.__qualname__}"
         parts = path.split(".") if path else []
         ancestors = tuple(types[".".join(parts[:i])] for i in range(len(parts)))
-        attrs = {name: _value(getattr(module, name)) for name in ATTRS
-                 if isinstance(getattr(module, name, None), (int, float, bool, str, tuple))}
+        own = vars(module)  # plain attributes only: nn.Module.__getattr__ is slow for the ones it lacks
+        attrs = {name: _value(own[name]) for name in ATTRS
+                 if isinstance(own.get(name), (int, float, bool, str, tuple))}
         params = tuple((name, keys[id(p)], p.numel(), p.requires_grad)
-                       for name, p in module.named_parameters(recurse=False) if id(p) in keys)
-        found[module] = Module(path, types[path], not any(True for _ in module.children()), attrs, params, ancestors)
+                       for name, p in module._parameters.items() if p is not None and id(p) in keys)
+        leaf = not any(child is not None for child in module._modules.values())
+        found[module] = Module(path, types[path], leaf, attrs, params, ancestors)
     return found
 
 
@@ -341,7 +343,7 @@ class _Dispatch(TorchDispatchMode):
                                "momentum", "eps"), args)) | kwargs
         else:  # an RNN on a PackedSequence takes aten's `data` overload
             packet = getattr(torch.ops.aten, rec.composite)
-            packed = len(args) > 1 and isinstance(args[1], torch.Tensor) and rec.composite in GATES_OPS
+            packed = rec.composite in GATES_OPS and len(args) > 3 and isinstance(args[3], (list, tuple))
             names = self._schema(packet.data if packed else getattr(packet, "input", None) or packet.default)[1]
             values = {("input" if k == "data" else k): v for k, v in (dict(zip(names, args)) | kwargs).items()}
         params, inputs = {}, {}
