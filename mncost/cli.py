@@ -173,8 +173,7 @@ def _traced(target: str, input: str, batch: str | None, command: str):
     from .torch import require
 
     require(command)
-    from .torch.fold import model_network
-    from .torch.trace import parse_input
+    from .torch.model import model_network, parse_input
 
     return model_network(target, parse_input(input, batch))
 
@@ -205,7 +204,7 @@ def compare(target: Annotated[Optional[str], typer.Argument(
         ledger = ledger_of_network(net)
         if measure:
             from .torch.measure import measure_model
-            from .torch.trace import parse_input
+            from .torch.model import parse_input
 
             ledger = ledger.with_measurements(measure_model(model, parse_input(input, batch)))
     else:

@@ -17,7 +17,7 @@ from hypothesis import given, settings, strategies as st
 from mncost.arch.builder import get_spec, network
 from mncost.cost.conventions import compare, ledger, with_classes
 from mncost.torch.measure import TOOLS, measure_module
-from mncost.torch.fold import model_network
+from mncost.torch.model import model_network
 
 from conftest import import_timm, run_cli
 

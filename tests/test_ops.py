@@ -13,7 +13,7 @@ from torch.utils import flop_counter
 from mncost.cost.conventions import ledger
 from mncost.cost.model import work
 from mncost.cost.ops import total_cost
-from mncost.torch.fold import model_network
+from mncost.torch.model import model_network
 from mncost.torch.measure import TOOLS, measure_module
 
 from conftest import run_cli

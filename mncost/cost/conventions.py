@@ -115,10 +115,10 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
         "multiply-add, torch.addmm/baddbmm with their bias, torch.add/mul and x.add/mul(y) 1 per element; "
         "`x + y`, `x * y`, `x @ y`, F.linear, F.conv2d and scaled_dot_product_attention count nothing; "
         "module hooks are divided by the batch, patches are not; params = all trainable",
-        "MACs", {"macs": 1, "macs_unhooked": -1, "bias_add": 1, "bias_add_unhooked": -1, "batchnorm": 2,
-                 "relu_module": 2, "relu_functional": 1, "relu6_module": 1, "relu6_functional": 1, "gelu_module": 2,
-                 "gelu_functional": 1, "silu": 1, "avgpool": 2, "avgpool_functional": 1, "softmax_patched": 1,
-                 "matmul_named": 1, "add_named": 1, "mul_named": 1, "ptflops_module_rules": 1},
+        "MACs", {"macs": 1, "macs_unhooked": -1, "bias_add": 1, "bias_add_unhooked": -1, "batchnorm": 2, "relu": 2,
+                 "relu_functional": 1, "relu6": 1, "relu6_functional": 1, "gelu": 2, "gelu_functional": 1, "silu": 1,
+                 "avgpool": 2, "avgpool_functional": 1, "softmax_patched": 1, "matmul_named": 1, "add_named": 1,
+                 "mul_named": 1, "ptflops_module_rules": 1},
         {**ALL_PARAMS, "frozen_params": -1}, package="ptflops", version="0.7.5", count=_ptflops,
         other="other ptflops hooks and patches (pools, norms, upsampling)"),
     Convention(

@@ -5,10 +5,11 @@ op read shown apart; every op with no registry entry named."""
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 from ..arch.layers import Layer, Network
-from ..table import Column, Table, human
+from ..table import Column, Shown, Table, human
 from .aten import WORK_KINDS
 from .ops import LayerCost, costed, layer_cost, layer_ops
 
@@ -86,9 +87,7 @@ def footer(net: Network, total: LayerCost) -> list[str]:
                      "sum of unique p.numel().")
     else:
         lines.append(f"{used}) = the model's sum of unique p.numel(); buffers are not params.")
-    lines += [f"Not counted: {op} in {module or 'the model'}, {n} call{'s' * (n > 1)} (no cost entry for this "
-              "op)." for op, module, n in net.unknown]
-    return lines + [note for note in net.notes if not note.startswith(tuple(op for op, _, _ in net.unknown))]
+    return lines + list(net.notes)
 
 
 def to_dict(net: Network) -> dict[str, Any]:
@@ -117,3 +116,33 @@ def _row(layer: Layer) -> dict[str, Any]:
             "ops": [{"op": op.name, "call": op.call.function, "module": op.module.path if op.module else "",
                      "macs": c.macs, "work": dict(c.work), "reads": c.reads, "writes": c.writes}
                     for op, c in costed(layer_ops(layer))]}
+
+
+@dataclass(frozen=True)
+class Count(Shown):
+    """A traced model's exact counts for the batch that ran (mncost.count): totals, per image, params."""
+
+    network: Network
+
+    @property
+    def totals(self) -> LayerCost:
+        """The batch's mult-adds, params read once, and activations."""
+        return sum((layer_cost(layer) for layer in self.network.layers), LayerCost())
+
+    @property
+    def per_image(self) -> dict[str, int | float]:
+        """Mult-adds and activations for one image of the batch."""
+        t = self.totals
+        return {"macs": per_image(t.macs, self.network.batch), "activations": per_image(t.activations,
+                                                                                         self.network.batch)}
+
+    @property
+    def params(self) -> int:
+        """Every parameter once, the ones no op read included: the model's sum of unique p.numel()."""
+        return self.totals.params + sum(n for _, n in self.network.unused)
+
+    def to_table(self) -> Table:
+        return count_table(self.network)
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_dict(self.network)

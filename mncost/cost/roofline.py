@@ -20,7 +20,7 @@ from ..errors import MncostError
 from ..table import Column, Table
 from .hardware import PROFILES, Hardware
 from ..arch.records import Shape, shapes
-from .layout import layer_records
+from .conventions import model_label
 from .ops import BATCH_NORMS, costed, layer_ops, network_costs
 
 DTYPES: dict[str, int] = {"int8": 1, "fp16": 2, "fp32": 4}  # bytes per element
@@ -36,7 +36,7 @@ def row_elements(layer: Layer) -> tuple[int, int]:
     tensor once: one key head for all query heads)."""
     weights: dict[str, int] = {}
     reads = 0
-    for op, _ in costed(layer_ops(layer) if layer.ops else layer_records(layer)[0]):
+    for op, _ in costed(layer_ops(layer)):
         folded = op.name in BATCH_NORMS
         for arg, value in op.args.items():
             for index, shape in enumerate(shapes(value)):
@@ -162,14 +162,15 @@ class Roofline:
                          f"per layer; model total {t['time']:,.0f}. Only ratios between networks on this profile mean anything.")
         footer = [f"Hardware {hw.name} ({hw.label}): {peaks}; source: {hw.source}.",
                   time_note,
-                  f"Bytes at {self.dtype} ({DTYPES[self.dtype]} B/element): conv/FC weights and bias (BatchNorm folded), "
-                  f"every tensor read (the residual's shortcut too) and written, once per layer.",
+                  f"Bytes at {self.dtype} ({DTYPES[self.dtype]} B/element): the parameters and constants each row's ops "
+                  f"read (BatchNorm folded), every tensor it reads (the residual's shortcut too) and the one it "
+                  f"writes, once per row.",
                   f"{t['memory_bound']} of {len(self.layers)} layers fall below the ridge point (memory-bound)."]
         if hw.dtype and hw.dtype != self.dtype:
             footer.append(f"The profile was {'measured' if hw.absolute else 'fitted'} at {hw.dtype}; "
                           f"bytes here are {self.dtype}.")
         return Table(
-            title=f"Roofline of MobileNet {net.arch} alpha={net.alpha:g} {height}x{width} on {hw.label}, {self.dtype}",
+            title=f"Roofline of {model_label(net)} {height}x{width}{_batch(net)} on {hw.label}, {self.dtype}",
             columns=[Column("name", "Layer"), Column("filter_shape", "Filter Shape"),
                      Column("macs", "Mult-Adds", "count"), Column("weight_bytes", "Weight Bytes", "count"),
                      Column("input_bytes", "Input Bytes", "count"), Column("output_bytes", "Output Bytes", "count"),
@@ -177,6 +178,10 @@ class Roofline:
                      Column("time", unit, "count" if not hw.absolute else "number"),
                      Column("share", "Time Share", "share")],
             rows=rows, totals=totals, footer=footer)
+
+
+def _batch(net: Network) -> str:
+    return f", batch {net.batch}" if net.batch > 1 else ""
 
 
 def _round(value: float) -> float:

@@ -77,11 +77,12 @@ def _op_facts(op: Op, cost: OpCost, facts: Counter, shortcut: bool) -> None:
     activation = ACTIVATION_OPS.get(op.name)
     if activation == "relu6" and (op.args.get("min_val"), op.args.get("max_val")) != (0, 6):
         activation = None
-    if activation:
-        facts[activation] += elements  # any call (the [V3] terms)
-        module, function = ACTIVATION_FACTS.get(activation, ("", ""))
-        if module and _module_op(op, {module}):
-            facts[f"{activation}_module"] += elements
+    if activation in ("hardswish", "hardsigmoid", "silu"):  # however called (the [V3] terms; F.silu)
+        facts[activation] += elements
+    elif activation:  # by its nn module (relu, gelu, ...), or called as F.relu, F.gelu, ... in a forward
+        module, function = ACTIVATION_FACTS[activation]
+        if _module_op(op, {module}):
+            facts[activation] += elements
         elif function and op.call.function == function:
             facts[f"{activation}_functional"] += elements
     if op.name in ("add", "add_") and op.call.function in ("Tensor.__add__", "Tensor.__iadd__") and shortcut:
@@ -198,9 +199,8 @@ TERMS: dict[str, Term] = {t.name: t for t in (
     Term("residual_add", "residual adds"),
     Term("batchnorm", "BatchNorm"),
     Term("batchnorm_functional", "F.batch_norm"),
-    Term("relu", "ReLU (any call)"), Term("relu_module", "ReLU"), Term("relu_functional", "F.relu"),
-    Term("relu6", "ReLU6 (any call)"), Term("relu6_module", "ReLU6"), Term("relu6_functional", "F.relu6"),
-    Term("gelu", "GELU (any call)"), Term("gelu_module", "GELU"), Term("gelu_functional", "F.gelu"),
+    Term("relu", "ReLU"), Term("relu_functional", "F.relu"), Term("relu6", "ReLU6"),
+    Term("relu6_functional", "F.relu6"), Term("gelu", "GELU"), Term("gelu_functional", "F.gelu"),
     Term("silu", "SiLU (F.silu)"), Term("hardswish", "hard-swish"), Term("hardsigmoid", "hard-sigmoid"),
     Term("se_mul", "SE multiply"), Term("se_pool", "SE pools (in avgpool)"),
     Term("avgpool", "avgpool"), Term("avgpool_div", "avgpool divisions"),

@@ -19,8 +19,7 @@ from ..arch.layers import Layer, Network
 from ..arch.records import ModuleCall, Op, Shape
 from ..cost.ops import param_role
 from ..errors import MncostError
-from .target import load_target
-from .trace import Raw, Trace, trace
+from .trace import Raw, Trace
 
 # aten op -> the row kind it makes; activations by their kind
 ACTIVATIONS = {"relu": "relu", "relu_": "relu", "hardtanh": "relu6", "hardtanh_": "relu6", "hardswish": "hswish",
@@ -61,14 +60,10 @@ class _Group:
     kind: str
     activation: str | None = None
 
-    @property
-    def head(self) -> Raw:
-        return next((op for op in self.ops if not op.inner), self.ops[0])
-
-    @property
-    def own(self) -> bool:
+    def __post_init__(self) -> None:
+        self.head = next((op for op in self.ops if not op.inner), self.ops[0])
         module = self.head.module
-        return module is not None and module.type.startswith("torch.nn.modules.")
+        self.own = module is not None and module.type.startswith("torch.nn.modules.")
 
 
 @dataclass
@@ -277,7 +272,7 @@ def _named(rows: list[_Row], modules: dict[str, Any]) -> list[str]:
         name = row.layer["name"]
         parent = name.rpartition(".")[0] if row.parts else ""
         if parent and row.layer["op"] in ("conv2d", "linear") and all(
-                (c in row.parts and used[c] == 1) or modules[c].type.rpartition(".")[2] in FREE_MODULES
+                (c in row.parts and used[c] == 1) or modules[c].rpartition(".")[2] in FREE_MODULES
                 for c in children[parent]):
             name = parent
         module = row.groups[0].head.module
@@ -360,10 +355,3 @@ def _attach(trace: Trace, rows: list[_Row]) -> list[list[ModuleCall]]:
         attached[position[start] if start < len(trace.ops) else before[start]].append(call)
     return attached
 
-
-def model_network(target: str, shape: tuple[int, ...] = (1, 3, 224, 224)) -> tuple[Any, Network]:
-    """Load TARGET, trace one forward pass on a zero input of this shape, and return it with its rows."""
-    import torch
-
-    model = load_target(target)
-    return model, network_of(trace(model, torch.zeros(shape)), target)

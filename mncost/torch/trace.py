@@ -19,6 +19,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.modules.module import register_module_forward_hook, register_module_forward_pre_hook
 from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
@@ -51,10 +52,10 @@ FAST_PATHS = (nn.MultiheadAttention, nn.TransformerEncoderLayer, nn.TransformerE
 # __torch_function__; while tracing, the named methods are wrapped (as ptflops patches them) to tell them apart
 OPERATORS = {"add": "__add__", "add_": "__iadd__", "mul": "__mul__", "mul_": "__imul__", "matmul": "__matmul__",
              "sub": "__sub__", "sub_": "__isub__", "div": "__truediv__", "div_": "__itruediv__"}
-ATTRS = ("in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation", "groups", "in_features",
+ATTRS = frozenset(("in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation", "groups", "in_features",
          "out_features", "num_features", "affine", "elementwise_affine", "num_groups", "normalized_shape", "mode",
          "dim", "num_heads", "head_dim", "embed_dim", "kdim", "vdim", "batch_first", "hidden_size", "input_size",
-         "num_layers", "bidirectional", "bias", "proj_size", "output_size", "inplace")
+         "num_layers", "bidirectional", "bias", "proj_size", "output_size", "inplace"))
 
 
 def _names() -> dict[int, str]:
@@ -85,8 +86,13 @@ def function_name(func: Any) -> str:
     return f"torch.{name}"
 
 
+PLAIN = frozenset({int, float, bool, str, type(None)})
+
+
 def _value(value: Any) -> Any:
     """An argument as plain data: a tensor as its Shape, lists as tuples, dtypes and devices as text."""
+    if type(value) in PLAIN:
+        return value
     if isinstance(value, torch.Tensor):
         return Shape(value.shape)
     if isinstance(value, (list, tuple)):
@@ -133,7 +139,7 @@ class Trace:
     ops: list[Raw] = field(default_factory=list)
     calls: list[Call] = field(default_factory=list)
     module_calls: list[tuple[int, ModuleCall]] = field(default_factory=list)  # (index of its first op, call)
-    modules: dict[str, Module] = field(default_factory=dict)  # path -> module
+    modules: dict[str, str] = field(default_factory=dict)  # path -> exact class of every module
     params: dict[str, tuple[Shape, bool]] = field(default_factory=dict)  # key -> (shape, trainable)
     input: Shape = Shape()
 
@@ -144,11 +150,18 @@ class _Recorder(TorchFunctionMode):
     def __init__(self, model: nn.Module, trace: Trace) -> None:
         super().__init__()
         self.trace = trace
-        self.param_keys = {id(p): name for name, p in model.named_parameters()}
-        self.buffer_ids = {id(b) for b in model.buffers()}
-        trace.params = {name: (Shape(p.shape), p.requires_grad) for name, p in model.named_parameters()}
-        self.modules = _modules(model)
-        trace.modules = {info.path: info for info in self.modules.values()}
+        self.paths: dict[nn.Module, str] = {}  # a shared module, parameter or buffer: its first path
+        self.param_keys: dict[int, str] = {}
+        self.buffer_ids: set[int] = set()
+        for path, module in model.named_modules():
+            self.paths[module] = path
+            trace.modules[path] = _type(module)
+            for name, p in module._parameters.items():
+                if p is not None and id(p) not in self.param_keys:
+                    self.param_keys[id(p)] = key = f"{path}.{name}" if path else name
+                    trace.params[key] = (Shape(p.shape), p.requires_grad)
+            self.buffer_ids.update(id(b) for b in module._buffers.values() if b is not None)
+        self.records: dict[nn.Module, Module] = {}
         self.stack: list[nn.Module] = []
         self.starts: list[int] = []  # index of the next op when each running module was entered
         self.scopes: list[int] = [0]  # serial of each running module call
@@ -162,20 +175,40 @@ class _Recorder(TorchFunctionMode):
         self.pending = False  # the running call is a composite whose own record is still to be made
         self.composite_at = -1  # index of the running composite's record, to give it the call's outputs
         self.failed: nn.Module | None = None  # the innermost module a failure went through
-        self.handles = [h for module in self.modules for h in (
-            module.register_forward_pre_hook(self.enter, with_kwargs=True),
-            module.register_forward_hook(self.leave, with_kwargs=True, always_call=True))]
+        # global hooks: one registration for every module (the model's own; any other is part of its caller)
+        self.handles = [register_module_forward_pre_hook(self.enter),
+                        register_module_forward_hook(self.leave, with_kwargs=True, always_call=True)]
 
-    def enter(self, module: nn.Module, args: tuple, kwargs: dict) -> None:
+    def record(self, module: nn.Module) -> Module:
+        """The record of one of the model's modules, made on its first call."""
+        found = self.records.get(module)
+        if found is None:
+            path, types = self.paths[module], self.trace.modules
+            parts = path.split(".") if path else []
+            own = vars(module)  # plain attributes of the classes counters have rules for
+            attrs = {name: _value(own[name]) for name in ATTRS.intersection(own)
+                     if isinstance(own[name], (int, float, bool, str, tuple))} if _ruled(types[path]) else {}
+            params = tuple((name, self.param_keys[id(p)], p.numel(), p.requires_grad)
+                           for name, p in module._parameters.items() if p is not None and id(p) in self.param_keys)
+            found = Module(path, types[path], not any(c is not None for c in module._modules.values()), attrs, params,
+                           tuple(types[".".join(parts[:i])] for i in range(len(parts))))  # outermost first
+            self.records[module] = found
+        return found
+
+    def enter(self, module: nn.Module, args: tuple) -> None:
+        if module not in self.paths:
+            return
         self.stack.append(module)
         self.starts.append(len(self.trace.ops))
         self.scope_count += 1
         self.scopes.append(self.scope_count)
         if isinstance(module, FAST_PATHS) and torch._C._len_torch_function_stack():
             self.suspended.append((module, torch._C._pop_torch_function_stack()))
-            self.current, self.call = (type(module), args, kwargs), -1
+            self.current, self.call = (type(module), args, {}), -1
 
     def leave(self, module: nn.Module, args: tuple, kwargs: dict, output: Any) -> None:
+        if module not in self.paths:
+            return
         if sys.exc_info()[1] is not None and self.failed is None:  # run as an always-call hook on a failure
             self.failed = module
         if self.suspended and self.suspended[-1][0] is module:
@@ -187,7 +220,7 @@ class _Recorder(TorchFunctionMode):
         inputs = tuple(Shape(a.shape) if isinstance(a, torch.Tensor) else None
                        for a in (args or tuple(kwargs.values())[:1]))
         self.trace.module_calls.append((self.starts.pop(), ModuleCall(
-            self.modules[module], inputs, Shape(out.shape) if out is not None else None, id(module) not in self.seen)))
+            self.record(module), inputs, Shape(out.shape) if out is not None else None, id(module) not in self.seen)))
         self.seen.add(id(module))
 
     def remove(self) -> None:
@@ -223,24 +256,13 @@ class _Recorder(TorchFunctionMode):
         return self.call
 
 
-def _modules(model: nn.Module) -> dict[nn.Module, Module]:
-    """Every module, once (a shared one under its first path), with its class, own parameters and attributes."""
-    keys = {id(p): name for name, p in model.named_parameters()}
-    found: dict[nn.Module, Module] = {}
-    types: dict[str, str] = {}
-    for path, module in model.named_modules():
-        cls = type(module)
-        types[path] = f"{cls.__module__}.{cls.__qualname__}"
-        parts = path.split(".") if path else []
-        ancestors = tuple(types[".".join(parts[:i])] for i in range(len(parts)))
-        own = vars(module)  # plain attributes only: nn.Module.__getattr__ is slow for the ones it lacks
-        attrs = {name: _value(own[name]) for name in ATTRS
-                 if isinstance(own.get(name), (int, float, bool, str, tuple))}
-        params = tuple((name, keys[id(p)], p.numel(), p.requires_grad)
-                       for name, p in module._parameters.items() if p is not None and id(p) in keys)
-        leaf = not any(child is not None for child in module._modules.values())
-        found[module] = Module(path, types[path], leaf, attrs, params, ancestors)
-    return found
+def _ruled(kind: str) -> bool:
+    return kind.startswith("torch.nn.modules.") or kind == "timm.layers.attention.Attention"
+
+
+def _type(module: nn.Module) -> str:
+    cls = type(module)
+    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 class _Dispatch(TorchDispatchMode):
@@ -295,39 +317,49 @@ class _Dispatch(TorchDispatchMode):
         self._record(name, names, defaults, args, kwargs, tensors_out)
         return out
 
+    def _sources(self, values: dict[str, Any]) -> tuple[dict[str, Any], dict, set, dict, dict]:
+        """The arguments as plain data, and which tensors among them are parameters, buffers or activations
+        (activations by serial; one that broadcasts a smaller tensor with the elements it stores)."""
+        plain, params, buffers, data, inputs = {}, {}, set(), {}, {}
+        for arg, value in values.items():
+            if type(value) in PLAIN:
+                plain[arg] = value
+                continue
+            many = isinstance(value, (list, tuple))
+            for index, tensor in enumerate(value if many else (value,)):
+                if isinstance(tensor, torch.Tensor):
+                    where = f"{arg}.{index}" if many else arg
+                    serial, stored, key, buffer = self._source(tensor)
+                    if key is not None:
+                        params[where] = key
+                    elif buffer:
+                        buffers.add(where)
+                    else:
+                        inputs[where] = serial
+                        if stored < tensor.numel():
+                            data[where] = stored
+            plain[arg] = _value(value)
+        return plain, params, buffers, data, inputs
+
     def _record(self, name: str, names: tuple[str, ...], defaults: tuple[Any, ...], args: tuple, kwargs: dict,
                 outs: list[torch.Tensor]) -> None:
         rec = self.recorder
         values = dict(zip(names, defaults))
         values.update(zip(names, args))
         values.update(kwargs)
-        params, buffers, data, inputs = {}, set(), {}, {}
-        for arg, value in values.items():
-            for index, tensor in enumerate(value if isinstance(value, (list, tuple)) else (value,)):
-                if not isinstance(tensor, torch.Tensor):
-                    continue
-                where = arg if not isinstance(value, (list, tuple)) else f"{arg}.{index}"
-                serial, stored, key, buffer = self._source(tensor)
-                if key is not None:
-                    params[where] = key
-                elif buffer:
-                    buffers.add(where)
-                else:
-                    inputs[where] = serial
-                    if stored < tensor.numel():
-                        data[where] = stored
+        plain, params, buffers, data, inputs = self._sources(values)
         serials = []
         for tensor in outs:
             self.serial += 1
             self.tensors[tensor] = (self.serial, tensor.numel(), None, False)
             serials.append(self.serial)
-        module = rec.modules[rec.stack[-1]] if rec.stack else None
+        module = rec.record(rec.stack[-1]) if rec.stack else None
         call = rec.call_index()
         if rec.pending:
             rec.pending = False
             self._composite(call, module)
         self.trace.ops.append(Raw(
-            name, {k: _value(v) for k, v in values.items()}, tuple(Shape(t.shape) for t in outs), call, module,
+            name, plain, tuple(Shape(t.shape) for t in outs), call, module,
             params, frozenset(buffers), data, inputs, tuple(serials), inner=rec.composite is not None,
             known=name in REGISTRY, scope=rec.scopes[-1]))
 
@@ -346,19 +378,10 @@ class _Dispatch(TorchDispatchMode):
             packed = rec.composite in GATES_OPS and len(args) > 3 and isinstance(args[3], (list, tuple))
             names = self._schema(packet.data if packed else getattr(packet, "input", None) or packet.default)[1]
             values = {("input" if k == "data" else k): v for k, v in (dict(zip(names, args)) | kwargs).items()}
-        params, inputs = {}, {}
-        for arg, value in values.items():
-            for index, tensor in enumerate(value if isinstance(value, (list, tuple)) else (value,)):
-                if isinstance(tensor, torch.Tensor):
-                    where = arg if not isinstance(value, (list, tuple)) else f"{arg}.{index}"
-                    serial, _, key, buffer = self._source(tensor)
-                    if key is not None:
-                        params[where] = key
-                    elif not buffer:
-                        inputs[where] = serial
+        plain, params, buffers, _, inputs = self._sources(values)
         rec.composite_at = len(self.trace.ops)
-        self.trace.ops.append(Raw(rec.composite, {k: _value(v) for k, v in values.items()}, (), call, module,
-                                  params, frozenset(), {}, inputs, (), scope=rec.scopes[-1]))
+        self.trace.ops.append(Raw(rec.composite, plain, (), call, module, params, frozenset(buffers), {}, inputs, (),
+                                  scope=rec.scopes[-1]))
 
 
 GATES_OPS = ("lstm", "gru", "rnn_tanh", "rnn_relu")
@@ -402,7 +425,7 @@ def trace(model: nn.Module, x: torch.Tensor) -> Trace:
     except USER_ERRORS as error:
         where = recorder.failed or (recorder.stack[-1] if recorder.stack else None)
         raise MncostError(f"forward pass on input {tuple(x.shape)} failed in "
-                          f"{recorder.modules[where].path or 'the model' if where is not None else 'the model'}"
+                          f"{recorder.paths[where] or 'the model' if where is not None else 'the model'}"
                           f"{f' ({type(where).__name__})' if where is not None else ''}: {one_line(error)}") from None
     finally:
         recorder.remove()
@@ -410,29 +433,3 @@ def trace(model: nn.Module, x: torch.Tensor) -> Trace:
             torch._C._push_on_torch_function_stack(recorder.suspended.pop()[1])
     return record
 
-
-MAX_INPUT_ELEMENTS = 3 * 4096 * 4096  # a 4096x4096 RGB image: the activations of a real model are many times more
-
-
-def parse_input(text: str, batch: int | str | None = None) -> tuple[int, ...]:
-    """An input shape NxCxHxW (N the batch; --batch sets it too), as in --input 1x3x224x224."""
-    try:
-        shape = tuple(int(side) for side in text.lower().split("x"))
-    except ValueError:
-        shape = ()
-    if len(shape) != 4 or min(shape) < 1:
-        raise MncostError(f"input {text!r} is invalid; use NxCxHxW with positive sides, as in 1x3x224x224")
-    if batch is not None:
-        try:
-            n = int(batch)
-        except (TypeError, ValueError):
-            n = 0
-        if n < 1:
-            raise MncostError(f"batch {batch!r} is invalid; use a whole number >= 1, as in --batch 8")
-        if shape[0] not in (1, n):
-            raise MncostError(f"--input {text!r} has batch {shape[0]} and --batch is {n}; give the batch once")
-        shape = (n, *shape[1:])
-    if shape[0] * shape[1] * shape[2] * shape[3] > MAX_INPUT_ELEMENTS:
-        raise MncostError(f"input {'x'.join(map(str, shape))} has more than {MAX_INPUT_ELEMENTS:,} elements; "
-                          "a forward pass on it would not fit in memory")
-    return shape
