@@ -219,7 +219,9 @@ def compare(target: Annotated[Optional[str], typer.Argument(
             ledger = ledger.with_measurements(run_counters(ledger.network))
     emit(fmt, [ledger.to_table()], ledger.to_dict(), wide)
     if target is not None:
-        for note in ledger.network.notes:  # ops the trace recorded that no term counts
+        from .cost.model import unknown_notes
+
+        for note in unknown_notes(ledger.network):  # ops the trace recorded that no entry costs
             typer.echo(f"mncost: note: {note}", err=True)
     bad = ledger.mismatches()
     if bad:

@@ -123,6 +123,27 @@ def test_a_built_in_layer_derives_the_ops_and_module_calls_its_traced_module_run
         [op for layer in built.layers for op in layer_records(layer)[0]]
     assert [c for layer in net.layers for c in layer.calls if c.module.path and "Dropout" not in c.module.type] == \
         [c for layer in built.layers for c in layer_records(layer)[1]]
+    from mncost.cost.hardware import PROFILES
+    from mncost.cost.roofline import network_roofline
+
+    hw = PROFILES["pixel6-cpu"]
+    assert network_roofline(net, "int8", hw).totals() == network_roofline(built, "int8", hw).totals()
+
+
+def test_a_batch_is_counted_whole_with_the_per_image_figure_beside():
+    """--batch N: every count for the N images that ran, and the per-image figure: never one for the other."""
+    one = json.loads(run_cli("count", MODELS["functional"], "--input", "1x3x64x64", "--format", "json").stdout)
+    out = run_cli("count", MODELS["functional"], "--input", "1x3x64x64", "--batch", "4", "--format", "json")
+    four = json.loads(out.stdout)
+    assert four["batch"] == 4 and four["totals"]["macs"] == 4 * one["totals"]["macs"]
+    assert four["per_image"] == {"macs": one["totals"]["macs"], "activations": one["totals"]["activations"]}
+    assert four["params"] == one["params"]  # parameters do not grow with the batch
+    table = run_cli("count", MODELS["functional"], "--input", "4x3x64x64", "--format", "md").stdout
+    assert f"Batch 4: {4 * one['totals']['macs']:,} mult-adds in all" in table
+    measured = run_cli("compare", MODELS["functional"], "--input", "1x3x64x64", "--batch", "2", "--measure",
+                       "--format", "json")
+    assert measured.returncode == 0, measured.stderr
+    assert all(c["match"] is not False for c in json.loads(measured.stdout)["conventions"])
 
 
 @pytest.mark.parametrize("arch,alpha,res", [("v4-hybrid-medium", 0.5, 96), ("v4-hybrid-large", 1.0, 64),

@@ -293,7 +293,7 @@ def term_label(name: str, scales: dict[str, int], net: Network, base: Network, o
         return f"classes {base.num_classes}->{net.num_classes}"
     if name.endswith("_other") and name not in TERMS:
         return other
-    scale = scales.get(name, 0)
+    scale = abs(scales.get(name, 0))  # the sign is the term's own
     suffix = f" (x{scale})" if scale not in (0, 1) else ""
     return TERMS[name].label + suffix
 

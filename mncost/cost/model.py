@@ -87,7 +87,13 @@ def footer(net: Network, total: LayerCost) -> list[str]:
                      "sum of unique p.numel().")
     else:
         lines.append(f"{used}) = the model's sum of unique p.numel(); buffers are not params.")
-    return lines + list(net.notes)
+    return lines + unknown_notes(net) + list(net.notes)
+
+
+def unknown_notes(net: Network) -> list[str]:
+    """One line per op that ran with no cost entry: named, never counted."""
+    return [f"{op} in {module or 'the model'} ({n} call{'s' * (n > 1)}): no cost entry, not counted"
+            for op, module, n in net.unknown]
 
 
 def to_dict(net: Network) -> dict[str, Any]:
@@ -102,7 +108,7 @@ def to_dict(net: Network) -> dict[str, Any]:
                        "unused_names": [name for name, _ in net.unused]},
             "layers": [_row(layer) for layer in net.layers],
             "unknown": [{"op": op, "module": module, "calls": n} for op, module, n in net.unknown],
-            "notes": list(net.notes)}
+            "notes": unknown_notes(net) + list(net.notes)}
 
 
 def _row(layer: Layer) -> dict[str, Any]:

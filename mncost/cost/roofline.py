@@ -21,6 +21,7 @@ from ..table import Column, Table
 from .hardware import PROFILES, Hardware
 from ..arch.records import Shape, shapes
 from .conventions import model_label
+from .model import unknown_notes
 from .ops import BATCH_NORMS, costed, layer_ops, network_costs
 
 DTYPES: dict[str, int] = {"int8": 1, "fp16": 2, "fp32": 4}  # bytes per element
@@ -165,7 +166,8 @@ class Roofline:
                   f"Bytes at {self.dtype} ({DTYPES[self.dtype]} B/element): the parameters and constants each row's ops "
                   f"read (BatchNorm folded), every tensor it reads (the residual's shortcut too) and the one it "
                   f"writes, once per row.",
-                  f"{t['memory_bound']} of {len(self.layers)} layers fall below the ridge point (memory-bound)."]
+                  f"{t['memory_bound']} of {len(self.layers)} layers fall below the ridge point (memory-bound).",
+                  *unknown_notes(net)]
         if hw.dtype and hw.dtype != self.dtype:
             footer.append(f"The profile was {'measured' if hw.absolute else 'fitted'} at {hw.dtype}; "
                           f"bytes here are {self.dtype}.")

@@ -327,9 +327,7 @@ def network_of(trace: Trace, label: str) -> Network:
                    weighted[-1].out_channels, tuple(layers), batch=trace.input[0] if trace.input else 1,
                    unused=tuple((key, _numel(shape)) for key, (shape, _) in trace.params.items() if key not in seen),
                    unknown=tuple((op, module, n) for (op, module), n in unknown.items()),
-                   frozen=sum(_numel(shape) for shape, trainable in trace.params.values() if not trainable),
-                   notes=tuple(f"{op} in {module or 'the model'} ({n} call{'s' * (n > 1)}): no cost entry, "
-                               "not counted" for (op, module), n in unknown.items()))
+                   frozen=sum(_numel(shape) for shape, trainable in trace.params.values() if not trainable))
 
 
 def _numel(shape: Shape) -> int:
