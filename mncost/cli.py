@@ -238,10 +238,10 @@ def compare(target: Annotated[Optional[str], typer.Argument(
 def count(target: Target, input: Input = "1x3x224x224", batch: Batch = None, fmt: Fmt = Format.rich,
           wide: Wide = False) -> None:
     """A PyTorch model's own per-row table: mult-adds, params, activations and the work beyond mult-adds."""
-    from .cost.model import count_table, to_dict
+    from .cost.model import Count
 
-    _, net = _traced(target, input, batch, "count")
-    emit(fmt, [count_table(net)], to_dict(net), wide)
+    result = Count(_traced(target, input, batch, "count")[1])
+    emit(fmt, [result.to_table()], result.to_dict(), wide)
 
 
 # --- audit ---

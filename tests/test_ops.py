@@ -90,8 +90,11 @@ def test_fused_attention_equals_torchs_formula():
 
 
 def test_biases_and_norms_are_params_of_their_own_roles():
-    cost = total_cost(traced("Norms")[1])
-    assert (cost.bn_params, cost.norm_params) == (2 * 3, 2 * 3 + 2 * 3 + 2 * 8 + 8)  # BN; GN, IN, LN, RMS
+    from mncost.cost.terms import term_total
+
+    net = traced("Norms")[1]
+    assert (term_total("bn_params", net), term_total("norm_params", net)) == (2 * 3, 2 * 3 + 2 * 3 + 2 * 8 + 8)
+    assert total_cost(net).bn_params == 2 * 3 + 2 * 3 + 2 * 3 + 2 * 8 + 8  # every norm's affine: BN, GN, IN, LN, RMS
     assert total_cost(traced("Recurrent")[1]).bias == 2 * 2 * 64 + 2 * 2 * 64 + 2 * 48 + 2 * 8
 
 

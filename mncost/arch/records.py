@@ -76,6 +76,7 @@ class Op:
     internal: frozenset[str] = frozenset()  # arguments an earlier op of the same row produced
     inner: bool = False  # ran inside a composite op recorded on its own (einsum, an RNN): costed by that one
     data: Mapping[str, int] = field(default_factory=dict)  # an argument broadcast from a smaller tensor: its size
+    cost: Any = field(default=None, compare=False)  # its registry cost (mncost.cost.aten.OpCost), once made
 
     def tensor(self, name: str) -> Shape | None:
         value = self.args.get(name)

@@ -234,6 +234,12 @@ def norm(a: Args, out: Outs) -> OpCost:
     return _one("norm", a["input"].numel)
 
 
+# activation op -> its kind, as a layer names it (Layer.activation)
+ACTIVATION_KINDS = {**dict.fromkeys(("relu", "relu_"), "relu"), **dict.fromkeys(("hardtanh", "hardtanh_"), "relu6"),
+                    **dict.fromkeys(("hardswish", "hardswish_"), "hswish"),
+                    **dict.fromkeys(("hardsigmoid", "hardsigmoid_"), "hsigmoid"),
+                    **{f"{k}{s}": k for k in ("sigmoid", "silu", "gelu", "tanh", "elu", "leaky_relu", "mish")
+                       for s in ("", "_")}, "_prelu_kernel": "prelu", "softplus": "softplus"}
 ACTIVATIONS = ("relu", "relu_", "hardtanh", "hardtanh_", "relu6", "hardswish", "hardswish_", "hardsigmoid",
                "hardsigmoid_", "sigmoid", "sigmoid_", "silu", "silu_", "gelu", "gelu_", "tanh", "tanh_", "elu",
                "elu_", "celu", "selu", "leaky_relu", "leaky_relu_", "_prelu_kernel", "softplus", "mish", "mish_",

@@ -68,7 +68,7 @@ def costed(ops: tuple[Op, ...]) -> Iterator[tuple[Op, OpCost]]:
     """Each op the registry costs (not the inside of a composite op, not an op without an entry)."""
     for op in ops:
         if not op.inner:
-            cost = op_cost(op.name, op.args, op.out)
+            cost = op.cost if op.cost is not None else op_cost(op.name, op.args, op.out)
             if cost is not None:
                 yield op, cost
 

@@ -16,10 +16,10 @@ from functools import lru_cache
 from typing import Callable
 
 from ..arch.layers import Layer, Network
-from ..arch.records import ModuleCall, Op
+from ..arch.records import ModuleCall, Op, Shape
 from . import tools
-from .aten import OpCost
-from .ops import costed, layer_params
+from .aten import ACTIVATION_KINDS, OpCost
+from .ops import BATCH_NORMS, costed, layer_params
 
 CONVS = frozenset({"convolution", "_convolution"})
 MATRIX = frozenset({"mm", "bmm", "addmm", "baddbmm", "dot", "mv", "addmv", "matmul", "einsum", "_trilinear"})
@@ -27,15 +27,11 @@ ATTENTION_CALLS = ("F.scaled_dot_product_attention", "nn.MultiheadAttention", "n
                    "nn.TransformerEncoder")
 RECURRENT = frozenset({"lstm", "gru", "rnn_tanh", "rnn_relu", "lstm_cell", "gru_cell", "rnn_tanh_cell",
                        "rnn_relu_cell", "mkldnn_rnn_layer"})
-BATCH_NORMS = frozenset({"native_batch_norm", "_native_batch_norm_legit_no_training"})
 BATCH_NORM_MODULES = frozenset({"BatchNorm1d", "BatchNorm2d", "BatchNorm3d"})
-# activation kind (as a traced row names it) -> (the aten op, the nn module that runs it)
+# an activation's kind -> the nn module that runs it (its hook) and the F function that does (a patch)
 ACTIVATION_FACTS = {"relu": ("ReLU", "F.relu"), "relu6": ("ReLU6", "F.relu6"), "gelu": ("GELU", "F.gelu"),
                     "elu": ("ELU", "F.elu"), "prelu": ("PReLU", "F.prelu"), "leaky_relu": ("LeakyReLU", "")}
-ACTIVATION_OPS = {"relu": "relu", "relu_": "relu", "hardtanh": "relu6", "hardtanh_": "relu6", "gelu": "gelu",
-                  "gelu_": "gelu", "elu": "elu", "elu_": "elu", "_prelu_kernel": "prelu", "leaky_relu": "leaky_relu",
-                  "leaky_relu_": "leaky_relu", "hardswish": "hardswish", "hardswish_": "hardswish",
-                  "hardsigmoid": "hardsigmoid", "hardsigmoid_": "hardsigmoid", "silu": "silu", "silu_": "silu"}
+ANY_CALL = {"hswish": "hardswish", "hsigmoid": "hardsigmoid", "silu": "silu"}  # counted however called
 
 
 ATTENTION_OPS = frozenset({"_scaled_dot_product_flash_attention_for_cpu", "_scaled_dot_product_flash_attention",
@@ -74,12 +70,12 @@ def _op_facts(op: Op, cost: OpCost, facts: Counter, shortcut: bool) -> None:
     if op.name in BATCH_NORMS and op.args.get("weight") is not None:
         exact = _module_op(op, BATCH_NORM_MODULES) and not tools.ptflops_shadowed(op.module)
         facts["batchnorm" if exact else "batchnorm_functional"] += cost.of("norm")
-    activation = ACTIVATION_OPS.get(op.name)
+    activation = ACTIVATION_KINDS.get(op.name)
     if activation == "relu6" and (op.args.get("min_val"), op.args.get("max_val")) != (0, 6):
-        activation = None
-    if activation in ("hardswish", "hardsigmoid", "silu"):  # however called (the [V3] terms; F.silu)
-        facts[activation] += elements
-    elif activation:  # by its nn module (relu, gelu, ...), or called as F.relu, F.gelu, ... in a forward
+        activation = None  # a hardtanh
+    if activation in ANY_CALL:  # however called (the [V3] terms; F.silu)
+        facts[ANY_CALL[activation]] += elements
+    elif activation in ACTIVATION_FACTS:  # by its nn module (relu, gelu, ...), or as F.relu, F.gelu, ... in a forward
         module, function = ACTIVATION_FACTS[activation]
         if _module_op(op, {module}):
             facts[activation] += elements
@@ -142,16 +138,9 @@ def row_facts(layer: Layer) -> Counter:
         if call.function in named:
             facts[named[call.function]] += patch
     for _, role, shape in layer_params(layer, ops):
-        facts["layer_scale_params" if layer.op == "layerscale" and role == "weights" else role] += _numel(shape)
+        facts["layer_scale_params" if layer.op == "layerscale" and role == "weights" else role] += Shape(shape).numel
     _analytic(layer, facts)
     return facts
-
-
-def _numel(shape: tuple) -> int:
-    total = 1
-    for side in shape:
-        total *= side
-    return total
 
 
 def _analytic(layer: Layer, facts: Counter) -> None:

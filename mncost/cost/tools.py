@@ -36,7 +36,7 @@ def groups(ops: tuple[Op, ...]) -> Iterator[tuple[Call, list[Op]]]:
 
 
 def _macs(op: Op) -> int:
-    cost = op_cost(op.name, op.args, op.out)
+    cost = op.cost if op.cost is not None else op_cost(op.name, op.args, op.out)
     return cost.macs if cost is not None else 0
 
 

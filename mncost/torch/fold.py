@@ -17,17 +17,12 @@ from typing import Any
 
 from ..arch.layers import Layer, Network
 from ..arch.records import ModuleCall, Op, Shape
+from ..cost.aten import ACTIVATION_KINDS, op_cost
 from ..cost.ops import param_role
 from ..errors import MncostError
 from .trace import Raw, Trace
 
-# aten op -> the row kind it makes; activations by their kind
-ACTIVATIONS = {"relu": "relu", "relu_": "relu", "hardtanh": "relu6", "hardtanh_": "relu6", "hardswish": "hswish",
-               "hardswish_": "hswish", "hardsigmoid": "hsigmoid", "hardsigmoid_": "hsigmoid", "sigmoid": "sigmoid",
-               "sigmoid_": "sigmoid", "silu": "silu", "silu_": "silu", "gelu": "gelu", "gelu_": "gelu",
-               "tanh": "tanh", "tanh_": "tanh", "elu": "elu", "elu_": "elu", "leaky_relu": "leaky_relu",
-               "leaky_relu_": "leaky_relu", "_prelu_kernel": "prelu", "mish": "mish", "mish_": "mish",
-               "softplus": "softplus"}
+# aten op -> the row kind it makes
 KINDS = {"native_batch_norm": "batchnorm", "_native_batch_norm_legit_no_training": "batchnorm",
          "native_layer_norm": "layernorm", "native_group_norm": "groupnorm", "instance_norm": "instancenorm",
          "rms_norm": "rmsnorm", "add": "add", "add_": "add", "mul": "mul", "mul_": "mul", "sub": "sub",
@@ -42,7 +37,7 @@ KINDS = {"native_batch_norm": "batchnorm", "_native_batch_norm_legit_no_training
          **{name: "interpolate" for name in ("upsample_nearest1d", "upsample_nearest2d", "upsample_nearest3d",
                                             "upsample_linear1d", "upsample_bilinear2d", "upsample_bicubic2d",
                                             "upsample_trilinear3d", "_upsample_nearest_exact2d")},
-         **dict.fromkeys(ACTIVATIONS, "act")}
+         **dict.fromkeys(ACTIVATION_KINDS, "act")}
 # The nn module each kind has when mncost.torch.build builds it: a row run by it has call None.
 STANDARD = {"conv2d": {"Conv2d"}, "linear": {"Linear"}, "batchnorm": {"BatchNorm2d", "BatchNorm1d"},
             "avgpool": {"AdaptiveAvgPool2d"}, "maxpool": {"MaxPool2d"}, "softmax": {"Softmax"},
@@ -87,7 +82,7 @@ def _kind(ops: list[Raw], function: str) -> tuple[str, str | None]:
         return "attention", None
     kind = KINDS.get(head.name, head.name)
     if kind == "act":
-        activation = ACTIVATIONS[head.name]
+        activation = ACTIVATION_KINDS[head.name]
         if activation == "relu6" and (head.args.get("min_val"), head.args.get("max_val")) != (0, 6):
             activation = "hardtanh"
         return "act", activation
@@ -295,7 +290,7 @@ def _ops(row: _Row) -> tuple[Op, ...]:
         for raw in group.ops:
             internal = frozenset(arg for arg, serial in raw.inputs.items() if serial in made)
             ops.append(Op(raw.name, raw.args, raw.out, group.call, raw.module, group.own, raw.params, raw.buffers,
-                          internal, raw.inner, raw.data))
+                          internal, raw.inner, raw.data, op_cost(raw.name, raw.args, raw.out)))
             made.update(raw.outputs)
     return tuple(ops)
 
@@ -325,13 +320,9 @@ def network_of(trace: Trace, label: str) -> Network:
     weighted = [layer for layer in layers if layer.op in ("conv2d", "linear")] or layers
     return Network(label, 1.0, tuple(trace.input[2:4]) if len(trace.input) >= 4 else (1, 1),
                    weighted[-1].out_channels, tuple(layers), batch=trace.input[0] if trace.input else 1,
-                   unused=tuple((key, _numel(shape)) for key, (shape, _) in trace.params.items() if key not in seen),
+                   unused=tuple((key, shape.numel) for key, (shape, _) in trace.params.items() if key not in seen),
                    unknown=tuple((op, module, n) for (op, module), n in unknown.items()),
-                   frozen=sum(_numel(shape) for shape, trainable in trace.params.values() if not trainable))
-
-
-def _numel(shape: Shape) -> int:
-    return Shape(shape).numel
+                   frozen=sum(shape.numel for shape, trainable in trace.params.values() if not trainable))
 
 
 def _attach(trace: Trace, rows: list[_Row]) -> list[list[ModuleCall]]:

@@ -206,16 +206,21 @@ class _Recorder(TorchFunctionMode):
             self.suspended.append((module, torch._C._pop_torch_function_stack()))
             self.current, self.call = (type(module), args, {}), -1
 
-    def leave(self, module: nn.Module, args: tuple, kwargs: dict, output: Any) -> None:
+    def leave(self, module: nn.Module, args: tuple, *rest: Any) -> None:
+        """After a forward (kwargs and output), or after a failure in it (output only: torch calls global
+        always-call hooks so), where it keeps the stack straight and notes the innermost module failing."""
         if module not in self.paths:
             return
-        if sys.exc_info()[1] is not None and self.failed is None:  # run as an always-call hook on a failure
-            self.failed = module
         if self.suspended and self.suspended[-1][0] is module:
             torch._C._push_on_torch_function_stack(self.suspended.pop()[1])
             self.current = None
         self.stack.pop()
         self.scopes.pop()
+        if len(rest) != 2:  # (output) alone: the forward failed
+            self.failed = self.failed or module
+            self.starts.pop()
+            return
+        kwargs, output = rest
         out = _first_tensor(output)
         inputs = tuple(Shape(a.shape) if isinstance(a, torch.Tensor) else None
                        for a in (args or tuple(kwargs.values())[:1]))
