@@ -254,7 +254,7 @@ def _resized(layer: Layer, k: int, n: int) -> Layer:
                                _size(dict(op.call.kwargs), k, n, False)) for op in layer.ops}
     ops = tuple(replace(op, args={a: _size(v, k, n, a not in op.params) for a, v in op.args.items()},
                         out=_size(op.out, k, n, True), call=calls[id(op.call)],
-                        module=module(op.module) if op.module else None) for op in layer.ops)
+                        module=module(op.module) if op.module else None, cost=None) for op in layer.ops)
     return replace(layer, ops=ops, params=_size(layer.params, k, n, False),
                    calls=tuple(replace(c, module=module(c.module), inputs=_size(c.inputs, k, n, True),
                                        output=_size(c.output, k, n, True)) for c in layer.calls))
