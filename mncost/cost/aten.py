@@ -36,6 +36,13 @@ class OpCost:
 
 
 REGISTRY: dict[str, Callable[[Args, Outs], OpCost]] = {}
+# the ops with multiply-adds (every other entry counts work beyond them only)
+WITH_MACS = frozenset({"convolution", "_convolution", "mm", "bmm", "dot", "mv", "addmm", "baddbmm", "addmv", "matmul",
+                       "_trilinear", "einsum", "lstm", "gru", "rnn_tanh", "rnn_relu", "lstm_cell", "gru_cell",
+                       "rnn_tanh_cell", "rnn_relu_cell", "mkldnn_rnn_layer", "_scaled_dot_product_flash_attention_for_cpu",
+                       "_scaled_dot_product_flash_attention", "_scaled_dot_product_efficient_attention",
+                       "_scaled_dot_product_cudnn_attention", "_native_multi_head_attention",
+                       "_transformer_encoder_layer_fwd"})
 
 
 def entry(*names: str) -> Callable:

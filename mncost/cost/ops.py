@@ -9,11 +9,12 @@ every convention adds up a different subset; each parameter counts once, in the 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Iterator
+from typing import Any, Iterator, Mapping
 
 from ..arch.layers import Layer, Network
 from ..arch.records import Op, Shape
-from .aten import OpCost, op_cost
+from .aten import REGISTRY, WITH_MACS, OpCost, op_cost
+from .layout import layer_records, parts
 
 MACS = "conv, FC and attention-matmul multiply-adds"  # what `macs` counts, as the tables' footers say it
 BATCH_NORMS = frozenset({"native_batch_norm", "_native_batch_norm_legit_no_training", "_native_batch_norm_legit"})
@@ -41,27 +42,22 @@ class LayerCost:
         return LayerCost(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
 
 
-def param_role(op: Op, arg: str) -> str:
-    """Which LayerCost field a parameter passed to an op as `arg` counts in."""
-    if op.name in BATCH_NORMS:
+def param_role(name: str, args: Mapping[str, Any], arg: str) -> str:
+    """Which LayerCost field a parameter passed to aten op `name` as `arg` counts in."""
+    if name in BATCH_NORMS:
         return "bn_params"
-    if op.name in NORMS:
+    if name in NORMS:
         return "norm_params"
-    if op.name in RECURRENT and arg.startswith("params."):  # w_ih, w_hh[, b_ih, b_hh][, w_hr] per layer
-        runs = op.args["num_layers"] * (2 if op.args["bidirectional"] else 1)
-        position = int(arg.split(".")[1]) % (len(op.args["params"]) // runs)
-        return "bias" if op.args["has_biases"] and position in (2, 3) else "weights"
-    return "bias" if "bias" in arg or arg.startswith("b_") or (op.name in BIAS_FIRST and arg == "self") \
-        else "weights"
+    if name in RECURRENT and arg.startswith("params."):  # w_ih, w_hh[, b_ih, b_hh][, w_hr] per layer
+        runs = args["num_layers"] * (2 if args["bidirectional"] else 1)
+        position = int(arg.split(".")[1]) % (len(args["params"]) // runs)
+        return "bias" if args["has_biases"] and position in (2, 3) else "weights"
+    return "bias" if "bias" in arg or arg.startswith("b_") or (name in BIAS_FIRST and arg == "self") else "weights"
 
 
 def layer_ops(layer: Layer) -> tuple[Op, ...]:
     """The aten ops a layer runs: a traced row's own, or those its module runs as mncost builds it."""
-    if layer.ops:
-        return layer.ops
-    from .layout import layer_ops as derived  # the layout of built-in layers, only when one is asked
-
-    return derived(layer)
+    return layer.ops or layer_records(layer)[0]
 
 
 def costed(ops: tuple[Op, ...]) -> Iterator[tuple[Op, OpCost]]:
@@ -80,21 +76,32 @@ def layer_params(layer: Layer, ops: tuple[Op, ...]) -> tuple[tuple[str, str, Sha
     seen: dict[str, tuple[str, str, Shape]] = {}
     for op in ops:
         for arg, key in op.params.items():
-            seen.setdefault(key, (key, param_role(op, arg), op.args[arg]))
+            seen.setdefault(key, (key, param_role(op.name, op.args, arg), op.args[arg]))
     return tuple(seen.values())
 
 
 def layer_cost(layer: Layer) -> LayerCost:
-    """The cost of one layer, through the registry."""
-    ops = layer_ops(layer)
+    """The cost of one layer, through the registry: a traced row's ops, or the ops of a built-in layer's
+    layout (mncost.cost.layout.parts: their arguments alone, as the sweeps cost millions of layers)."""
+    roles = {"weights": 0, "bias": 0, "bn_params": 0, "norm_params": 0}
     macs, last = 0, None
-    for op, cost in costed(ops):
-        macs += cost.macs
-        if op.out:
-            last = op.out[0]
-    roles = {"weights": 0, "bias": 0, "bn_params": 0}
-    for _, role, shape in layer_params(layer, ops):
-        roles["bn_params" if role == "norm_params" else role] += Shape(shape).numel
+    if layer.ops:
+        for op, cost in costed(layer.ops):
+            macs += cost.macs
+            last = op.out[0] if op.out else last
+        for _, role, shape in layer.params:
+            roles[role] += Shape(shape).numel
+    else:
+        seen: set[str] = set()
+        for part in parts(layer):
+            if part.name in WITH_MACS:
+                macs += REGISTRY[part.name](part.args, part.out).macs
+            last = part.out[0]
+            for arg, key in part.params.items():
+                if key not in seen:
+                    seen.add(key)
+                    roles[param_role(part.name, part.args, arg)] += part.args[arg].numel
+    roles["bn_params"] += roles.pop("norm_params")
     return LayerCost(macs=macs, activations=last.numel if last is not None else 0, **roles)
 
 

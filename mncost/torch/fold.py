@@ -311,7 +311,7 @@ def network_of(trace: Trace, label: str) -> Network:
             for arg, key in op.params.items():
                 if key not in seen:
                     seen.add(key)
-                    params.append((key, param_role(op, arg), trace.params[key][0]))
+                    params.append((key, param_role(op.name, op.args, arg), trace.params[key][0]))
         layers.append(Layer(**{**row.layer, "name": names[i]},
                             shortcut=names[row.shortcut] if row.shortcut is not None else None,
                             ops=ops, calls=tuple(calls[i]), params=tuple(params)))
