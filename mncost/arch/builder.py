@@ -12,7 +12,7 @@ from .bounds import parse_alpha, parse_classes, parse_resolution, shown
 from .layers import Network, Size
 from .spec import Spec
 from .specfile import load_spec
-from .stack import ROUNDING, Stack
+from .stack import ROUNDING, Stack, at_least, choose
 from .v3 import BUILDS
 
 SPECS: dict[str, Spec] = {spec.name: spec for spec in (
@@ -24,7 +24,7 @@ def build(spec: Spec, alpha: float, resolution: Size, num_classes: int) -> Netwo
     width = ROUNDING[spec.rounding]
     sizing = BUILDS[spec.build] if spec.build else None
     stack = Stack(resolution, spec.activation, alpha, sizing, spec.stem)
-    stem = spec.stem if alpha < spec.stem_fixed_below else width(spec.stem, alpha)
+    stem = choose(alpha < spec.stem_fixed_below, spec.stem, width(spec.stem, alpha))
     stack.conv("conv1", sizing.stem(spec.stem, alpha) if sizing else stem, 3, 2)
     index = 0
     for row in spec.rows:
@@ -34,7 +34,7 @@ def build(spec: Spec, alpha: float, resolution: Size, num_classes: int) -> Netwo
             stack.paper_channels = row.c
     if spec.head is not None:
         head = (sizing.widen(spec.head, sizing.last_conv, stack) if sizing
-                else width(spec.head, alpha if spec.thin_head else max(alpha, 1.0)))
+                else width(spec.head, alpha if spec.thin_head else at_least(alpha, 1.0)))
         stack.conv("conv2", head, 1)
     stack.pool("pool")
     if spec.pooled_head is not None:
