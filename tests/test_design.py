@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -15,14 +16,14 @@ from mncost import MncostError, analyze, fit, load_spec, sweep, sweep_rows
 from mncost import totals
 from mncost.arch.builder import SPECS as BUILT_IN, build, with_build
 from mncost.arch.stack import ROUNDING, divisible_width, floor_width
-from mncost.arch.v1 import V1
+from mncost.arch.v1 import V1, Separable
 from mncost.arch.v2 import V2
 from mncost.arch.v3 import BUILDS, SPECS as V3_SPECS
 from mncost.arch.v4 import SPECS as V4_SPECS, UIB, V4_CONV_SMALL, V4_HYBRID_LARGE
 from mncost.study.fit import ALPHA_GRID, pareto
 from mncost.study.sweep import parse_alphas, parse_count, parse_resolutions
 from mncost.cost.ops import total_cost
-from mncost.cost.totals import EXACT_FLOAT, FIELDS, _bound, _field_costs, sweep_totals
+from mncost.cost.totals import EXACT_FLOAT, FIELDS, INT64_BOUND, _bound, _field_costs, sweep_totals
 
 SPECS = [*BUILT_IN.values(), load_spec(ROOT / "examples" / "v2-slim.toml")]
 # Every layout the sweep engine can meet: the built-ins, each [V3] spec as every implementation sizes it,
@@ -267,11 +268,16 @@ def test_sweep_past_float64_whole_numbers_builds_alpha_by_alpha():
     assert_sweep_equals_the_engine(spec, [100.0, 1.0], [(7, 5), (224, 224)], 1000)
 
 
-def test_sweep_past_float64_on_the_resolution_side():
-    # Attention at 65,536 pixels a side: area_q x area_kv x heads x key_dim passes 2^53.
-    sides = np.array([65536.0, 224.0])
-    assert _bound(_field_costs(build(V4_HYBRID_LARGE, 1.0, (sides, sides), 1000))) >= EXACT_FLOAT
-    assert_sweep_equals_the_engine(V4_HYBRID_LARGE, [1.0, 0.5], [(65536, 65536), (224, 224)], 1000)
+@pytest.mark.parametrize("spec,side,low,high", [
+    # attention's area_q x area_kv x heads x key_dim: past 2^53, so the sides are built in int64
+    (V4_HYBRID_LARGE, 65536, EXACT_FLOAT, INT64_BOUND),
+    # a 65,536-channel pointwise conv over 2^30 pixels: past int64's margin, so in Python integers
+    (replace(V1, name="wide", stem=65536, rows=(Separable(65536, 1),)), 65536, INT64_BOUND, math.inf),
+], ids=["int64-sides", "python-int-sides"])
+def test_sweep_past_float64_on_the_resolution_side(spec, side, low, high):
+    sides = np.array([float(side), 224.0])
+    assert low <= _bound(_field_costs(build(spec, 1.0, (sides, sides), 1000))) < high
+    assert_sweep_equals_the_engine(spec, [1.0, 0.5], [(side, side), (224, 224)], 1000)
 
 
 @dataclass(frozen=True)

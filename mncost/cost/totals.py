@@ -12,10 +12,10 @@ widths do not depend on the resolution, so each cost field of each layer is (a f
   the classifier, area squared for attention).
 Both come from build() and layer_cost(), so a block's layout is written once, in its row's add().
 Layers sharing a resolution factor are summed first (a few feature map sizes, not ~200 layers), then
-one integer matrix product per column combines the sides. The builds run in float64, exact for whole
-numbers below 2^53 (checked); past that the alphas are built one at a time and the sides in Python
-integers, and each product runs in int64 or Python integers, whichever is exact. Tests check every
-path against the layer-by-layer engine.
+one matrix product per column combines the sides. Every step is exact: the builds run in float64, whole
+numbers below 2^53 (checked); past that the alphas are built one at a time and the sides in int64 or
+Python integers; a product runs in int64 while no partial sum can pass 2^62, else in Python integers.
+Tests check every path against the layer-by-layer engine.
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ from .ops import LayerCost, layer_cost
 FIELDS = tuple(f.name for f in fields(LayerCost))
 UNIT = (1, 1)  # the input size at which every feature map is 1x1 ('same' padding convs keep it)
 EXACT_FLOAT = 2.0**53  # float64 holds every whole number below this
-INT64_BOUND = 2.0**62  # int64 products below this cannot overflow (a margin for a bound computed in float)
+INT64_BOUND = 2.0**62  # int64 sums below this cannot overflow (a margin for a bound computed in float)
+INT64_MAX = 2**63 - 1
 
 
 @lru_cache(maxsize=4096)
@@ -67,9 +68,11 @@ def _bound(columns: list[list[Any]]) -> float:
                for column in columns)
 
 
-def _exact(np: Any, columns: list[list[Any]]) -> list[list[Any]]:
-    """Whole float64 arrays (all below 2^53) as int64, ints as they are."""
-    return [[value.astype(np.int64) if hasattr(value, "astype") else value for value in column] for column in columns]
+def _int64(np: Any, columns: list[list[Any]]) -> list[list[Any]]:
+    """Each array as int64 where its values fit (whole float64s below 2^53; Python ints up to int64's
+    largest), else as it is; ints as they are."""
+    return [[value if not hasattr(value, "dtype") or value.dtype == object and value.max() > INT64_MAX
+             else value.astype(np.int64, copy=False) for value in column] for column in columns]
 
 
 def _alpha_side(np: Any, spec: Spec, alphas: Sequence[float], num_classes: int) -> tuple[tuple[str, ...], list]:
@@ -78,7 +81,7 @@ def _alpha_side(np: Any, spec: Spec, alphas: Sequence[float], num_classes: int) 
         net = build(spec, np.array(alphas, dtype=float), UNIT, num_classes)
         units = _field_costs(net)
         if _bound(units) < EXACT_FLOAT:
-            return _names(net), _exact(np, units)
+            return _names(net), _int64(np, units)
     except (TypeError, ValueError):  # a row of the user's own that branches on a width: build alpha by alpha
         pass
     nets = [build(spec, alpha, UNIT, num_classes) for alpha in alphas]
@@ -86,20 +89,23 @@ def _alpha_side(np: Any, spec: Spec, alphas: Sequence[float], num_classes: int) 
     if any(_names(net) != names for net in nets):
         raise ValueError(f"{spec.name}: the layer list depends on alpha; it cannot be factorised")
     per_alpha = [_field_costs(net) for net in nets]
-    return names, [[np.array([costs[i][j] for costs in per_alpha], dtype=object) for j in range(len(names))]
-                   for i in range(len(FIELDS))]
+    return names, _int64(np, [[np.array([costs[i][j] for costs in per_alpha], dtype=object)
+                               for j in range(len(names))] for i in range(len(FIELDS))])
 
 
 def _resolution_side(np: Any, spec: Spec, sizes: Sequence[Size], num_classes: int) -> tuple[tuple[str, ...], list]:
     """Layer names and, per field, each layer's resolution factor: an array over the sizes, or an int."""
     unit = build(spec, 1.0, UNIT, num_classes)
     heights, widths = [h for h, _ in sizes], [w for _, w in sizes]
-    net = build(spec, 1.0, (np.array(heights, dtype=float), np.array(widths, dtype=float)), num_classes)
+
+    def sides(dtype: Any) -> tuple[Any, Any]:
+        return np.array(heights, dtype=dtype), np.array(widths, dtype=dtype)
+
+    net = build(spec, 1.0, sides(float), num_classes)
     full = _field_costs(net)
-    if _bound(full) < EXACT_FLOAT:
-        full = _exact(np, full)
-    else:  # past float64's whole numbers: the sides as Python integers
-        net = build(spec, 1.0, (np.array(heights, dtype=object), np.array(widths, dtype=object)), num_classes)
+    bound = _bound(full)
+    if bound >= EXACT_FLOAT:  # past float64's whole numbers: int64 sides where they cannot overflow, else Python ints
+        net = build(spec, 1.0, sides(np.int64 if bound < INT64_BOUND else object), num_classes)
         full = _field_costs(net)
     names = _names(unit)
     if _names(net) != names:
@@ -112,11 +118,30 @@ def _resolution_side(np: Any, spec: Spec, sizes: Sequence[Size], num_classes: in
                 raise ValueError(f"{spec.name}: {layer}.{name} is not (alpha factor) x (resolution factor)")
             column.append(0 if u == 0 else value // u)
         factors.append(column)
-    return names, factors
+    return names, _int64(np, factors)
 
 
 def _any(value: Any) -> bool:
     return bool(value.any()) if hasattr(value, "any") else bool(value)
+
+
+def _grouped(np: Any, pairs: list[tuple[Any, Any]]) -> list[list[Any]]:
+    """(alpha side, resolution factor) pairs, the alpha sides of equal factors summed: [summed side, factor]
+    per distinct factor. A factor is an int, or an array over the sizes keyed by a sample of it and
+    compared in full."""
+    buckets: dict[Any, list[list[Any]]] = {}
+    for unit, factor in pairs:
+        if hasattr(factor, "dtype"):
+            bucket = buckets.setdefault((factor.dtype.str, factor[::max(1, factor.size // 64)].tobytes()), [])
+            group = next((g for g in bucket if np.array_equal(g[1], factor)), None)
+        else:
+            bucket = buckets.setdefault(factor, [])
+            group = bucket[0] if bucket else None
+        if group is None:
+            bucket.append([unit, factor])
+        else:
+            group[0] = group[0] + unit
+    return [group for bucket in buckets.values() for group in bucket]
 
 
 @dataclass(frozen=True)
@@ -133,25 +158,16 @@ class SweepTotals:
         """The sum of these cost fields at every (alpha, resolution): int64, or Python ints past int64."""
         import numpy as np
 
-        group_of: dict[Any, int] = {}
-        rows: list[Any] = []  # each group's resolution factor
-        coefficients: list[Any] = []  # each group's summed alpha side
-        for name in names:
-            i = FIELDS.index(name)
-            for unit, factor in zip(self.units[i], self.factors[i]):
-                key = (factor.dtype.str, factor.tobytes()) if hasattr(factor, "tobytes") else factor
-                if key not in group_of:
-                    group_of[key] = len(rows)
-                    rows.append(factor)
-                    coefficients.append(0)
-                coefficients[group_of[key]] = coefficients[group_of[key]] + unit
-        exact = any(getattr(v, "dtype", None) == object for v in (*rows, *coefficients))
+        i = [FIELDS.index(name) for name in names]
+        groups = _grouped(np, [pair for j in i for pair in zip(self.units[j], self.factors[j])])
+        exact = any(getattr(v, "dtype", None) == object for group in groups for v in group)
         dtype = object if exact else np.int64
-        left = np.empty((len(self.alphas), len(rows)), dtype=dtype)
-        right = np.empty((len(rows), len(self.sizes)), dtype=dtype)
-        for g, (coefficient, row) in enumerate(zip(coefficients, rows)):
+        left = np.empty((len(self.alphas), len(groups)), dtype=dtype)  # alphas x groups: summed alpha sides
+        right = np.empty((len(groups), len(self.sizes)), dtype=dtype, order="F")  # groups x sizes: factors
+        for g, (coefficient, row) in enumerate(groups):
             left[:, g], right[g] = coefficient, row
-        if not exact and float(left.sum(axis=1, dtype=float).max()) * float(right.max()) < INT64_BOUND:
+        # No partial sum passes the bound; int64's matmul runs fastest with a column of `right` contiguous.
+        if not exact and float(left.max(axis=0) @ right.max(axis=1).astype(float)) < INT64_BOUND:
             return left @ right
         return left.astype(object) @ right.astype(object)
 

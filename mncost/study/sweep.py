@@ -98,7 +98,7 @@ def parse_resolutions(resolutions: str | int | Iterable[int | str | Size]) -> li
             if any(d != d.to_integral_value() or not 1 <= d <= MAX_SIDE for d in grid):  # int(1e999999) hangs
                 raise MncostError(f"resolution range {shown(item)} is invalid; use integers from 1 to {MAX_SIDE} "
                                   "in start:stop:step")
-            values += [parse_resolution(int(d)) for d in grid]
+            values += [(side, side) for side in map(int, grid)]  # each checked above
         else:
             values.append(parse_resolution(item))
     return values
