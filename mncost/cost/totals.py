@@ -89,8 +89,9 @@ def _alpha_side(np: Any, spec: Spec, alphas: Sequence[float], num_classes: int) 
     if any(_names(net) != names for net in nets):
         raise ValueError(f"{spec.name}: the layer list depends on alpha; it cannot be factorised")
     per_alpha = [_field_costs(net) for net in nets]
-    return names, _int64(np, [[np.array([costs[i][j] for costs in per_alpha], dtype=object)
-                               for j in range(len(names))] for i in range(len(FIELDS))])
+    units = [[np.array([costs[i][j] for costs in per_alpha], dtype=object) for j in range(len(names))]
+             for i in range(len(FIELDS))]
+    return names, units if _bound(units) >= EXACT_FLOAT else _int64(np, units)  # int64: no group's sum can overflow
 
 
 def _resolution_side(np: Any, spec: Spec, sizes: Sequence[Size], num_classes: int) -> tuple[tuple[str, ...], list]:
@@ -144,6 +145,11 @@ def _grouped(np: Any, pairs: list[tuple[Any, Any]]) -> list[list[Any]]:
     return [group for bucket in buckets.values() for group in bucket]
 
 
+def _column(*names: str) -> cached_property:
+    """A SweepTotals column: the sum of these cost fields, computed on first use."""
+    return cached_property(lambda totals: totals.total(*names))
+
+
 @dataclass(frozen=True)
 class SweepTotals:
     """Exact totals of every (alpha, resolution): each field an (alphas x resolutions) integer array,
@@ -171,30 +177,12 @@ class SweepTotals:
             return left @ right
         return left.astype(object) @ right.astype(object)
 
-    @cached_property
-    def macs(self) -> Any:
-        return self.total("macs")
-
-    @cached_property
-    def weights(self) -> Any:
-        return self.total("weights")
-
-    @cached_property
-    def bias(self) -> Any:
-        return self.total("bias")
-
-    @cached_property
-    def bn_params(self) -> Any:
-        return self.total("bn_params")
-
-    @cached_property
-    def activations(self) -> Any:
-        return self.total("activations")
-
-    @cached_property
-    def params(self) -> Any:
-        """Every trainable parameter (weights, bias, BatchNorm), per config."""
-        return self.total("weights", "bias", "bn_params")
+    macs = _column("macs")
+    weights = _column("weights")
+    bias = _column("bias")
+    bn_params = _column("bn_params")
+    activations = _column("activations")
+    params = _column("weights", "bias", "bn_params")  # every trainable parameter
 
 
 def sweep_totals(spec: Spec, alphas: Sequence[float], sizes: Sequence[Size], num_classes: int) -> SweepTotals:
