@@ -35,7 +35,7 @@ def standard_conv_params(d_k: int, m: int, n: int) -> int:
 
 def _check_groups(m: int, n: int, groups: int) -> None:
     """groups must divide M and N (for every alpha, when they are a sweep's arrays of widths)."""
-    if type(groups) is int and groups == 1:  # most convs: no remainder to take over a sweep's arrays
+    if type(groups) is int and groups == 1 or groups is m and groups is n:  # plain or depthwise: nothing to take
         return
     remainders = (m % groups, n % groups)
     if any(r.any() if hasattr(r, "any") else r for r in remainders):
