@@ -6,6 +6,8 @@ The public API. Each name is imported on first use, so that `mncost table` loads
 from importlib import import_module
 from typing import Any
 
+__version__ = "0.1.0"  # the one place it is written: pyproject.toml reads it
+
 _WHERE = {
     "analyze": "cost.analysis", "Analysis": "cost.analysis", "sweep": "study.sweep", "sweep_rows": "study.sweep",
     "fit": "study.fit", "totals": "cost.totals", "load_spec": "arch.specfile", "Spec": "arch.spec",

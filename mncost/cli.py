@@ -7,27 +7,24 @@ from typing import Annotated, Optional
 
 import click
 import typer
+from typer.core import TyperCommand
 
+from . import __version__
 from .errors import MncostError
 from .output.render import Format, emit
-from .paper.tables import TABLES
 
 # A failed write to stdout: a closed pipe, a full disk, a closed descriptor, an I/O error.
 WRITE_ERRNOS = {errno.EPIPE, errno.ENOSPC, errno.EBADF, errno.EIO, errno.EDQUOT}
 
 
-app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, suggest_commands=False,
-                  context_settings={"help_option_names": ["-h", "--help"]})
+SETTINGS = {"no_args_is_help": True, "pretty_exceptions_enable": False, "suggest_commands": False,
+            "context_settings": {"help_option_names": ["-h", "--help"]}}
+app = typer.Typer(**SETTINGS)
 
 
 def _version(show: bool) -> None:
     if show:
-        from importlib.metadata import PackageNotFoundError, version
-
-        try:
-            typer.echo(f"mncost {version('mncost')}")
-        except PackageNotFoundError:
-            typer.echo("mncost (not installed: version unknown)")
+        typer.echo(f"mncost {__version__}")
         raise typer.Exit()
 
 
@@ -115,8 +112,18 @@ def crosscheck(
 # --- paper, scaling, report ---
 
 
-# The ids in the epilog: typer 0.24 drops an Argument's help under click 8.5.
-@app.command(epilog="TABLE_ID: " + ", ".join(TABLES) + ".")
+class _PaperCommand(TyperCommand):
+    """The paper command, whose help ends with the table ids: typer 0.24 drops an Argument's help under
+    click 8.5. The ids are read when the help is shown, so that no other command imports the paper tables."""
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from .paper.tables import TABLES
+
+        self.epilog = "TABLE_ID: " + ", ".join(TABLES) + "."
+        super().format_help(ctx, formatter)
+
+
+@app.command(cls=_PaperCommand)
 def paper(table_ids: Annotated[list[str] | None, typer.Argument(metavar="[TABLE_ID]...",
                                                               help="Tables to show (default: all).")] = None,
           fmt: Fmt = Format.rich, wide: Wide = False) -> None:
@@ -353,12 +360,24 @@ def _quiet_stdout() -> None:
     os.close(null)
 
 
+def _click_group(argv: list[str]) -> click.Group:
+    """The app as click runs it. typer reads every command's signature as it builds the group, so a run that
+    names a command gets a group of that command alone: the same command, options and help."""
+    named = [info for info in app.registered_commands
+             if argv and (info.name or info.callback.__name__.replace("_", "-")) == argv[0]]
+    if not named:
+        return typer.main.get_command(app)
+    alone = typer.Typer(**SETTINGS)
+    alone.registered_callback, alone.registered_commands = app.registered_callback, named
+    return typer.main.get_command(alone)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI: user errors print one line on stderr and exit 2."""
     if sys.stdout is None:  # started with stdout closed (`mncost table >&-`)
         typer.echo("mncost: error: standard output is closed", err=True)
         sys.exit(2)
-    command = typer.main.get_command(app)
+    command = _click_group(sys.argv[1:] if argv is None else argv)
     try:
         code = command.main(args=argv, prog_name="mncost", standalone_mode=False)
         sys.stdout.flush()  # a full disk fails here, not at exit

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 
 from .bounds import MAX_BLOCKS, MAX_CHANNELS, MAX_KERNEL, MAX_STRIDE, check_ints, check_kernels
 from .spec import Spec
-from .stack import Stack, divisible_width
+from .stack import Stack, at_least, choose, divisible_width, same
 
 NONLINEARITY = {"RE": "relu", "HS": "hswish"}  # [V3] Tables 1-2, column NL
 
@@ -40,7 +40,7 @@ class Bneck:
     def add(self, stack: Stack, name: str, out: int, stride: int) -> None:
         act, build = NONLINEARITY[self.nl], stack.build or BUILDS[DEFAULT_BUILD]
         hidden = build.widen(self.exp, build.expansion, stack)
-        first, residual = f"{name}.dw", stride == 1 and stack.channels == out
+        first, residual = f"{name}.dw", stride == 1 and same(stack.channels, out)
         # Whether a block has an expand conv is the paper's choice (exp != in), never alpha's.
         if self.exp != stack.paper_channels:
             first = f"{name}.expand"
@@ -77,10 +77,10 @@ class V3Build:
         return divisible_width(stack.channels, paper_width / stack.paper_channels)
 
     def stem(self, paper_width: int, alpha: float) -> int:
-        return paper_width if alpha < self.stem_fixed_below else divisible_width(paper_width, alpha)
+        return choose(alpha < self.stem_fixed_below, paper_width, divisible_width(paper_width, alpha))
 
     def head(self, paper_width: int, alpha: float) -> int:
-        scale = {"alpha": alpha, "fixed": 1.0, "grows": max(alpha, 1.0)}[self.pooled_head]
+        scale = {"alpha": alpha, "fixed": 1.0, "grows": at_least(alpha, 1.0)}[self.pooled_head]
         return divisible_width(paper_width, scale)
 
 

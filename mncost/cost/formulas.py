@@ -33,17 +33,24 @@ def standard_conv_params(d_k: int, m: int, n: int) -> int:
     return d_k * d_k * m * n
 
 
+def _check_groups(m: int, n: int, groups: int) -> None:
+    """groups must divide M and N (for every alpha, when they are a sweep's arrays of widths)."""
+    if type(groups) is int and groups == 1 or groups is m and groups is n:  # plain or depthwise: nothing to take
+        return
+    remainders = (m % groups, n % groups)
+    if any(r.any() if hasattr(r, "any") else r for r in remainders):
+        raise ValueError(f"groups={groups} must divide M={m} and N={n}")
+
+
 def grouped_conv_macs(d_k: int, m: int, n: int, d_f: Side, groups: int) -> int:
     """Mult-adds of a grouped convolution: D_K*D_K*(M/g)*N*D_F*D_F (Eq. 2 per group)."""
-    if m % groups or n % groups:
-        raise ValueError(f"groups={groups} must divide M={m} and N={n}")
+    _check_groups(m, n, groups)
     return d_k * d_k * (m // groups) * n * _area(d_f)
 
 
 def grouped_conv_params(d_k: int, m: int, n: int, groups: int) -> int:
     """Weights of a grouped convolution: D_K*D_K*(M/g)*N."""
-    if m % groups or n % groups:
-        raise ValueError(f"groups={groups} must divide M={m} and N={n}")
+    _check_groups(m, n, groups)
     return d_k * d_k * (m // groups) * n
 
 

@@ -1,13 +1,10 @@
 """A Table (mncost.table) on the terminal, fitted to its width, or written as markdown, csv or json.
 
-rich and tabulate are imported only when their format is asked for.
+rich, tabulate, csv and json are imported only when their format is asked for.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from dataclasses import replace
 from enum import Enum
 from typing import Any
@@ -150,7 +147,7 @@ def print_rich(*tables: Table, wide: bool = False) -> None:
 
     from rich.console import Console
 
-    console = Console()
+    console = Console(emoji=False)  # like every cell, a title or note is shown as written (:name: too)
     natural = wide or (not console.is_terminal and "COLUMNS" not in os.environ)
     width = console.width
     if natural:  # a table does not expand: it prints at its natural width, in one pass
@@ -164,6 +161,9 @@ def print_rich(*tables: Table, wide: bool = False) -> None:
 
 def to_csv(table: Table) -> str:
     """The rows as CSV with exact values; sizes as HxW."""
+    import csv
+    import io
+
     out = io.StringIO()
     keys = list(table.rows[0]) if table.rows else [c.key for c in table.columns]  # no rows: still the header
     writer = csv.DictWriter(out, fieldnames=keys, lineterminator="\n")
@@ -175,6 +175,8 @@ def to_csv(table: Table) -> str:
 
 def to_json(payload: Any) -> str:
     """Exact JSON, indented."""
+    import json
+
     return json.dumps(payload, indent=2) + "\n"
 
 

@@ -98,7 +98,7 @@ def parse_resolutions(resolutions: str | int | Iterable[int | str | Size]) -> li
             if any(d != d.to_integral_value() or not 1 <= d <= MAX_SIDE for d in grid):  # int(1e999999) hangs
                 raise MncostError(f"resolution range {shown(item)} is invalid; use integers from 1 to {MAX_SIDE} "
                                   "in start:stop:step")
-            values += [parse_resolution(int(d)) for d in grid]
+            values += [(side, side) for side in map(int, grid)]  # each checked above
         else:
             values.append(parse_resolution(item))
     return values
@@ -164,13 +164,14 @@ def sweep(arch: str | Spec = "v1", alphas: Any = "0.25:1.0:0.25", resolutions: A
     t = sweep_totals(spec, alpha_values, sizes, num_classes)
     labels = [resolution_label(size) for size in sizes]
     label_type = np.int64 if all(isinstance(label, int) for label in labels) else object
+    # copy=False: the frame keeps each column computed here, instead of a second copy of every one
     return pd.DataFrame({
         "arch": spec.name,
         "alpha": np.repeat(np.array(alpha_values, dtype=float), len(sizes)),
         "resolution": np.tile(np.array(labels, dtype=label_type), len(alpha_values)),
         "macs": t.macs.ravel(), "params": t.params.ravel(), "params_paper": t.weights.ravel(),
         "activations": t.activations.ravel(),
-    })
+    }, copy=False)
 
 
 SWEEP_COLUMNS = [Column("arch", "Arch"), Column("alpha", "Alpha", "number"), Column("resolution", "Resolution"),
