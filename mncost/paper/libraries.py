@@ -1,0 +1,121 @@
+"""The libraries' published figures: Keras Applications, torchvision's weights metadata, timm's benchmark results."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal
+
+from ..arch.builder import get_spec, network
+from ..arch.layers import Network
+from ..cost.conventions import CONVENTIONS
+from ..cost.ops import layer_cost
+from . import data
+from .common import BILLION, millions, published_only, table, totals
+from .compare import Line, PaperTable, reason
+
+KERAS = CONVENTIONS["keras"]
+TIMM = CONVENTIONS["timm"]
+KERAS_V3 = {"large_1.0": ("v3-large", 1.0), "large_0.75": ("v3-large", 0.75),
+            "large_minimalistic_1.0": ("v3-large-minimal", 1.0), "small_1.0": ("v3-small", 1.0),
+            "small_0.75": ("v3-small", 0.75), "small_minimalistic_1.0": ("v3-small-minimal", 1.0)}
+
+
+def _keras_line(label: str, printed: dict[str, str]) -> Line:
+    """A Keras row: the network as Keras builds it, its params as Keras's model.summary() counts them."""
+    if label.startswith("MobileNet"):
+        net = network("v2" if label.startswith("MobileNetV2") else "v1")
+        count = KERAS.param_count(net) or 0
+        return Line(label, printed, {"params": Decimal(count), "params_m": millions(count), "top1": None},
+                    note=f"arch {net.arch}")
+    arch, alpha = KERAS_V3[label.removeprefix("mobilenet_v3_").removesuffix("_224")]
+    spec = get_spec(arch, "keras")
+    values = {"macs_m": millions(totals(spec, alpha).macs), "params_m": millions(KERAS.param_count(network(spec, alpha)) or 0),
+              "top1": None}
+    slim = next(cp for cp in data.V3_CHECKPOINTS if cp.arch == arch and cp.alpha == alpha)
+    copied = {key: reason("convention", f"the docstring prints [SLIM]'s README figure for this checkpoint "
+                                        f"({getattr(slim, key)}, rebuilt in v3-slim), not Keras's own count")
+              for key in ("macs_m", "params_m") if printed[key] == getattr(slim, key)}
+    return Line(label, printed, values, copied, note=f"arch {arch}, keras build")
+
+
+def keras() -> PaperTable:
+    """Keras Applications' MobileNets: params = weights + bias + BatchNorm's four values per channel."""
+    return table("keras", data.KERAS, [_keras_line(label, printed) for label, printed in data.KERAS.rows], "rounded",
+                 "Computed: the networks as Keras builds them (V3: the keras build), 1000 classes; params = weights "
+                 "+ bias + 4 per BatchNorm channel (gamma, beta and the moving mean and variance, which Keras's "
+                 "'Total params' counts); mult-adds = conv and FC multiply-adds.")
+
+
+def torchvision() -> PaperTable:
+    """torchvision's documented params and GFLOPS: all PyTorch params; GFLOPS = conv and FC multiply-adds."""
+    lines = []
+    for label, printed in data.TORCHVISION.rows:
+        arch = "v2" if label == "mobilenet_v2" else "v3-" + label.rsplit("_", 1)[1]  # mobilenet_v3_large -> v3-large
+        cost = totals(get_spec(arch, "torchvision") if arch != "v2" else arch)
+        lines.append(Line(label, printed, {"params": Decimal(cost.params), "ops_g": Decimal(cost.macs) / BILLION},
+                          note=f"arch {arch}"))
+    return table("torchvision", data.TORCHVISION, lines, "rounded",
+                 "Computed: params = every PyTorch parameter (weights, biases, BatchNorm affine), 1000 classes; "
+                 "GFLOPS = conv and FC multiply-adds / 1e9 (torchvision's counter reports multiply-adds, half "
+                 "of torch's FlopCounterMode).")
+
+
+# timm's models that a built-in arch equals layer by layer (tests/test_timm_figures.py checks each integer).
+TIMM_TWINS = {
+    "mobilenetv1_100": ("v1", 1.0), "mobilenetv1_125": ("v1", 1.25),
+    **{f"mobilenetv2_{w}": ("v2", int(w) / 100) for w in ("035", "050", "075", "100", "140")},
+    **{f"{p}mobilenetv3_{size}_{w}": (f"v3-{size}", int(w) / 100) for p in ("", "tf_")
+       for size, widths in (("large", ("075", "100")), ("small", ("050", "075", "100"))) for w in widths},
+    "tf_mobilenetv3_large_minimal_100": ("v3-large-minimal", 1.0),
+    "tf_mobilenetv3_small_minimal_100": ("v3-small-minimal", 1.0),
+    **{f"mobilenetv4_{name}{w}": (f"v4-{name.replace('_', '-')}", int(w[1:] or 100) / 100)
+       for name, widths in (("conv_small", ("", "_035", "_050")), ("conv_medium", ("",)), ("conv_large", ("",)),
+                            ("hybrid_medium", ("", "_075")), ("hybrid_large", ("", "_075"))) for w in widths},
+}
+MEAN_POOLED = "Tensor.mean"  # how timm's SqueezeExcite pools: x.mean((2, 3)), which fvcore does not count
+
+
+def as_timm_runs_it(net: Network) -> Network:
+    """The network with its squeeze-and-excite pools called as timm calls them (x.mean), not nn.AdaptiveAvgPool2d."""
+    return replace(net, layers=tuple(replace(layer, call=MEAN_POOLED) if layer.name.endswith(".se.pool") else layer
+                                     for layer in net.layers))
+
+
+def timm_activations(net: Network) -> int:
+    """The activations timm publishes (fvcore's ActivationCountAnalysis): the output elements of every conv, linear
+    and matmul, an attention's two matmuls included (its logits, heads x L x S, and its output)."""
+    total = 0
+    for layer in net.layers:
+        if layer.op in ("conv2d", "linear", "matmul", "attn_qk", "attn_av", "attention"):
+            total += layer_cost(layer).activations
+        if layer.op == "attention":
+            (length, source), heads = layer.input_size, layer.groups
+            total += heads * length * source
+    return total
+
+
+def timm_values(net: Network) -> dict[str, Decimal | None]:
+    """GMACs, params and activations by the timm convention."""
+    return {"gmacs": Decimal(TIMM.total(net) or 0) / BILLION, "params_m": millions(TIMM.param_count(net) or 0),
+            "macts_m": millions(timm_activations(net))}
+
+
+def timm() -> PaperTable:
+    """timm's published MobileNet figures, each model by the built-in arch that equals it."""
+    lines = []
+    for fig in data.TIMM_FIGURES:
+        printed = {"gmacs": fig.gmacs, "params_m": fig.params_m, "macts_m": fig.macts_m}
+        label = f"{fig.model} {fig.resolution}"
+        if fig.model in TIMM_TWINS:
+            arch, alpha = TIMM_TWINS[fig.model]
+            spec = get_spec(arch, "timm") if arch.startswith("v3") else get_spec(arch)
+            lines.append(Line(label, printed, timm_values(as_timm_runs_it(network(spec, alpha, fig.resolution))),
+                              note=f"arch {arch}, alpha {alpha:g}"))
+        elif "mobilenet" in fig.model:
+            lines.append(published_only(label, printed, "published only: no built-in arch equals this model; "
+                                                        "the timm preset on the traced model gives the print"))
+    return table("timm", data.TIMM_SOURCE, lines, "python",
+                 "Computed: the timm convention (mncost compare: fvcore's total plus the attention matmuls; params = "
+                 "every parameter) and the activations fvcore's ActivationCountAnalysis counts (conv, linear and "
+                 "matmul outputs) on the built-in arch that equals each model, its squeeze-and-excite pools run as "
+                 "timm runs them (x.mean, which fvcore does not count).")
