@@ -13,9 +13,10 @@ from typing import Any, Mapping, Union
 
 from ..table import Column, Table
 
-HEADERS = {"top1": "Top-1 %", "macs_m": "Mult-Adds M", "params_m": "Params M", "macs_share": "Mult-Adds %",
-           "params_share": "Params %", "channels": "Channels", "memory_k": "Memory K", "macs_g": "MACs G",
-           "gmacs": "GMACs", "macts_m": "Activations M", "params": "Params", "ops_g": "GFLOPS",
+HEADERS = {"top1": "Top-1 %", "macs_m": "Mult-Adds M", "gmacs": "GMACs", "params_m": "Params M",
+           "macs_share": "Mult-Adds %", "params_share": "Params %", "channels": "Channels", "memory_k": "Memory K",
+           "macs_g": "MACs G",
+           "macts_m": "Activations M", "params": "Params", "ops_g": "GFLOPS",
            # [V4] Table 6 latency targets: published only
            "ms_pixel6_cpu": "Pixel 6 CPU ms", "ms_pixel8_edgetpu": "Pixel 8 EdgeTPU ms",
            "ms_iphone13": "iPhone 13 CoreML ms", "ms_pixel4_dsp": "Pixel 4 Hexagon ms",

@@ -29,8 +29,8 @@ def _keras_line(label: str, printed: dict[str, str]) -> Line:
                     note=f"arch {net.arch}")
     arch, alpha = KERAS_V3[label.removeprefix("mobilenet_v3_").removesuffix("_224")]
     spec = get_spec(arch, "keras")
-    values = {"macs_m": millions(totals(spec, alpha).macs), "params_m": millions(KERAS.param_count(network(spec, alpha)) or 0),
-              "top1": None}
+    params = KERAS.param_count(network(spec, alpha)) or 0
+    values = {"macs_m": millions(totals(spec, alpha).macs), "params_m": millions(params), "top1": None}
     slim = next(cp for cp in data.V3_CHECKPOINTS if cp.arch == arch and cp.alpha == alpha)
     copied = {key: reason("convention", f"the docstring prints [SLIM]'s README figure for this checkpoint "
                                         f"({getattr(slim, key)}, rebuilt in v3-slim), not Keras's own count")
@@ -60,18 +60,19 @@ def torchvision() -> PaperTable:
                  "of torch's FlopCounterMode).")
 
 
-# timm's models that a built-in arch equals layer by layer (tests/test_timm_figures.py checks each integer).
-TIMM_TWINS = {
-    "mobilenetv1_100": ("v1", 1.0), "mobilenetv1_125": ("v1", 1.25),
-    **{f"mobilenetv2_{w}": ("v2", int(w) / 100) for w in ("035", "050", "075", "100", "140")},
-    **{f"{p}mobilenetv3_{size}_{w}": (f"v3-{size}", int(w) / 100) for p in ("", "tf_")
-       for size, widths in (("large", ("075", "100")), ("small", ("050", "075", "100"))) for w in widths},
-    "tf_mobilenetv3_large_minimal_100": ("v3-large-minimal", 1.0),
-    "tf_mobilenetv3_small_minimal_100": ("v3-small-minimal", 1.0),
-    **{f"mobilenetv4_{name}{w}": (f"v4-{name.replace('_', '-')}", int(w[1:] or 100) / 100)
-       for name, widths in (("conv_small", ("", "_035", "_050")), ("conv_medium", ("",)), ("conv_large", ("",)),
-                            ("hybrid_medium", ("", "_075")), ("hybrid_large", ("", "_075"))) for w in widths},
-}
+# timm's published models that a built-in arch equals layer by layer (tests/test_timm_figures.py checks each integer).
+_WIDTHS = {"mobilenetv1": ("v1", ("100", "125")), "mobilenetv2": ("v2", ("035", "050", "075", "100", "140")),
+           "mobilenetv3_large": ("v3-large", ("075", "100")), "mobilenetv3_small": ("v3-small", ("050", "075", "100")),
+           "tf_mobilenetv3_large": ("v3-large", ("075", "100")), "tf_mobilenetv3_small": ("v3-small", ("075", "100")),
+           "tf_mobilenetv3_large_minimal": ("v3-large-minimal", ("100",)),
+           "tf_mobilenetv3_small_minimal": ("v3-small-minimal", ("100",)),
+           "mobilenetv4_conv_small": ("v4-conv-small", ("035", "050")),
+           "mobilenetv4_hybrid_medium": ("v4-hybrid-medium", ("075",)),
+           "mobilenetv4_hybrid_large": ("v4-hybrid-large", ("075",))}
+TIMM_TWINS = {f"{prefix}_{width}": (arch, int(width) / 100) for prefix, (arch, widths) in _WIDTHS.items()
+              for width in widths}
+TIMM_TWINS.update({f"mobilenetv4_{name}": (f"v4-{name.replace('_', '-')}", 1.0)
+                   for name in ("conv_small", "conv_medium", "conv_large", "hybrid_medium", "hybrid_large")})
 MEAN_POOLED = "Tensor.mean"  # how timm's SqueezeExcite pools: x.mean((2, 3)), which fvcore does not count
 
 
@@ -101,8 +102,8 @@ def timm_values(net: Network) -> dict[str, Decimal | None]:
 
 
 def timm() -> PaperTable:
-    """timm's published MobileNet figures, each model by the built-in arch that equals it."""
-    lines = []
+    """timm's published MobileNet figures, each model by the built-in arch that equals it (those first)."""
+    lines, others = [], []
     for fig in data.TIMM_FIGURES:
         printed = {"gmacs": fig.gmacs, "params_m": fig.params_m, "macts_m": fig.macts_m}
         label = f"{fig.model} {fig.resolution}"
@@ -112,8 +113,9 @@ def timm() -> PaperTable:
             lines.append(Line(label, printed, timm_values(as_timm_runs_it(network(spec, alpha, fig.resolution))),
                               note=f"arch {arch}, alpha {alpha:g}"))
         elif "mobilenet" in fig.model:
-            lines.append(published_only(label, printed, "published only: no built-in arch equals this model; "
-                                                        "the timm preset on the traced model gives the print"))
+            others.append(published_only(label, printed, "published only: no built-in arch equals this model; "
+                                                         "the timm preset on the traced model gives the print"))
+    lines += others
     return table("timm", data.TIMM_SOURCE, lines, "python",
                  "Computed: the timm convention (mncost compare: fvcore's total plus the attention matmuls; params = "
                  "every parameter) and the activations fvcore's ActivationCountAnalysis counts (conv, linear and "

@@ -120,9 +120,11 @@ def v3_table9() -> PaperTable:
             candidates.insert(0, (EARLIER, paper_values(totals(earlier_small(), alpha, res))))
         extra = ""
         if label == "small 224/1.0":
-            extra = f"its neighbours at 192 and 256 follow this network, which gives {_shown(values['macs_m'])} M here; "
+            extra = (f"its neighbours at 192 and 256 follow this network, which gives {_shown(values['macs_m'])} M "
+                     "here; ")
         width = "1280" if spec.pooled_head == 1280 else "1024"
-        note = f"arch {spec.name}, alpha {alpha:g}, {res}" + (f", {width} wide after the pool" if "small" in label else "")
+        wide = f", {width} wide after the pool" if "small" in label else ""
+        note = f"arch {spec.name}, alpha {alpha:g}, {res}{wide}"
         lines.append(Line(label, printed, values, why_from(printed, values, candidates, extra), note=note))
     return table("v3-table9", data.V3_TABLE9, lines, "rounded", PAPER_PARAMS,
                  "The earlier version's Small is 1280 wide after the pool (its Table 2); the current version's 1024.",
@@ -135,14 +137,16 @@ def v3_slim() -> PaperTable:
     for cp in data.V3_CHECKPOINTS:
         if cp.arch != "v3-small":
             continue
-        mine, earlier = (totals(spec, cp.alpha, cp.resolution, data.SLIM_CLASSES) for spec in ("v3-small", earlier_small()))
+        mine, earlier = (totals(spec, cp.alpha, cp.resolution, data.SLIM_CLASSES)
+                         for spec in ("v3-small", earlier_small()))
         printed = {"macs_m": cp.macs_m, "params_m": cp.params_m}
         why[cp.name] = why_from(printed, _slim_values(mine), [(EARLIER, _slim_values(earlier))])
     why["v3-small-minimal 1.0 224"] = {"macs_m": reason(
         "unexplained", "the README prints 65 M; the minimalistic Small has no 5x5 kernels and no SE, 52.29 M")}
     return table("v3-slim", data.V3_CHECKPOINTS_SOURCE, slim_lines(data.V3_CHECKPOINTS, why), "rounded",
                  "Computed with 1001 classes; params = weights + bias, BatchNorm excluded (as the V2 rows of the "
-                 "same table). Its Small 1.0 and 0.75 rows print [V3]'s earlier version's figures (66 M / 2.9 M, 44 M / 2.4 M).",
+                 "same table). Its Small 1.0 and 0.75 rows print [V3]'s earlier version's figures (66 M / 2.9 M, "
+                 "44 M / 2.4 M).",
                  _v3_note())
 
 
@@ -183,10 +187,11 @@ def _v4_line(label: str, printed: dict[str, str]) -> Line:
         why["params_m"] = reason("convention", f"{_which(giving)} the print, the papers' count does not")
     if not giving:
         sizes = " / ".join(f"{totals(arch, alpha, r).macs / 1e9:.2f}" for r in (224, 256, 384))
-        gap = reason("unexplained", f"{100 * (cost.macs / (float(printed['macs_g']) * 1e9) - 1):+.1f}% mult-adds "
-                                    f"and {100 * (cost.weights / (float(printed['params_m']) * 1e6) - 1):+.1f}% params "
-                                    "over the print; timm's mobilenetv4 model (which mncost equals exactly) and TF Model "
-                                    f"Garden's spec build this network; at 224 / 256 / 384 it has {sizes} G mult-adds")
+        macs, params = (100 * (count / (float(printed[key]) * scale) - 1) for count, key, scale in
+                        ((cost.macs, "macs_g", 1e9), (cost.weights, "params_m", 1e6)))
+        gap = reason("unexplained", f"{macs:+.1f}% mult-adds and {params:+.1f}% params over the print; timm's "
+                                    "mobilenetv4 model (which mncost equals exactly) and TF Model Garden's spec build "
+                                    f"this network; at 224 / 256 / 384 it has {sizes} G mult-adds")
         why = {"macs_g": gap, "params_m": gap}
     values = {"macs_g": Decimal(cost.macs) / BILLION, "params_m": millions(cost.weights), "top1": None}
     note = f"arch {arch}, alpha {alpha:g}, {res}; Params M counted as {shown}: " + (
