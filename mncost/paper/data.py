@@ -3,9 +3,13 @@
 Values are strings exactly as printed (their digits give the precision a
 computed value is compared at). Keys: macs_m (million mult-adds), params_m
 (million params), top1 (ImageNet top-1 %), macs_share / params_share (% per
-layer type), channels and memory_k (K = 1000 bytes of 16-bit activations).
+layer type), channels and memory_k (K = 1000 bytes of 16-bit activations),
+macs_g ([V4], G), params (an exact count), ops_g (torchvision's GFLOPS), gmacs and
+macts_m (timm's GMACs and million activations).
 [V1] Howard et al. 2017 (arXiv:1704.04861), [V2] Sandler et al. 2018
-(arXiv:1801.04381), [SLIM] tensorflow/models research/slim reference tables.
+(arXiv:1801.04381), [V3] Howard et al. 2019 (arXiv:1905.02244), [V4] Qin et al.
+2024 (arXiv:2404.10518), [SLIM] tensorflow/models research/slim reference tables;
+Keras Applications, torchvision and timm as cited where their figures are.
 """
 
 from __future__ import annotations

@@ -23,9 +23,9 @@ FINEGRAIN = "slim with finegrain_classification_mode (the conv after the pool un
 Values = dict[str, Decimal | None]
 
 
-def earlier_small() -> Spec:
+def earlier_small(arch: str = "v3-small") -> Spec:
     """[V3]'s Small as its earlier arXiv version prints it: 1280 channels after the pool (Table 2), not 1024."""
-    return replace(get_spec("v3-small"), pooled_head=1280)
+    return replace(get_spec(arch), pooled_head=1280)
 
 
 def slim_finegrain(spec: Spec, alpha: float) -> Spec:
@@ -78,16 +78,23 @@ def v3_table3() -> PaperTable:
         "V3-Small 0.75": ("v3-small", 0.75, ""), "V2 0.35": ("v2", 0.35, "truncated, as the V2 1.0 row"),
         "V3-Small 1.0 (earlier arXiv version)": (earlier_small(), 1.0, "1280 wide after the pool, as its Table 2"),
         "V3-Small 0.75 (earlier arXiv version)": (earlier_small(), 0.75, "1280 wide after the pool, as its Table 2")}
+    appendix = {label: printed["macs_m"] for label, printed in data.V3_TABLE9.rows}
+    small = paper_values(totals("v3-small"))
+    earlier = {res: totals(earlier_small(), 1.0, res) for res in (192, 224, 256)}
     whys = {
-        "V3-Large 1.0": {"macs_m": reason("inconsistent", "the same paper's Appendix Table 9 (and the earlier "
-                                                          "version's) prints 217 for this model, as [SLIM] does")},
-        "V3-Small 1.0": {"macs_m": reason("inconsistent", "56.51 truncated; the same paper's Appendix Table 9 "
-                                                          "prints 57 for this network, rounded")},
+        "V3-Large 1.0": {"macs_m": reason("inconsistent", f"the same paper's Appendix Table 9 (and the earlier "
+                                                          f"version's) prints {appendix['large 224/1.0']} for this "
+                                                          "model, as [SLIM] does")},
+        "V3-Small 1.0": {"macs_m": reason("inconsistent", f"{_shown(small['macs_m'])} truncated; the same paper's "
+                                                          "Appendix Table 9 prints "
+                                                          f"{appendix['small 224/1.0 (current version)']} for this "
+                                                          "network, rounded")},
         "V3-Small 0.75": why_from(dict(data.V3_TABLE3.rows)["V3-Small 0.75"], paper_values(totals("v3-small", 0.75)),
                                   [(EARLIER, earlier_075)]),
         "V3-Small 1.0 (earlier arXiv version)": {"macs_m": reason(
-            "unexplained", "its 1280-wide network gives 56.91 M, though its 2.9 M params and its Table 9 "
-                           "neighbours at 192 and 256 (42 and 74 M) follow that network")}}
+            "unexplained", f"its 1280-wide network gives {earlier[224].macs / 1e6:.2f} M, though its params and its "
+                           f"Table 9 neighbours at 192 and 256 ({earlier[192].macs / 1e6:.2f} and "
+                           f"{earlier[256].macs / 1e6:.2f} M) follow that network")}}
     lines = []
     for label, printed in data.V3_TABLE3.rows:
         if label not in configs:
@@ -135,14 +142,11 @@ def v3_slim() -> PaperTable:
     """The [SLIM] V3 float checkpoints: 1001 classes, params = weights and biases."""
     why = {}
     for cp in data.V3_CHECKPOINTS:
-        if cp.arch != "v3-small":
-            continue
-        mine, earlier = (totals(spec, cp.alpha, cp.resolution, data.SLIM_CLASSES)
-                         for spec in ("v3-small", earlier_small()))
-        printed = {"macs_m": cp.macs_m, "params_m": cp.params_m}
-        why[cp.name] = why_from(printed, _slim_values(mine), [(EARLIER, _slim_values(earlier))])
-    why["v3-small-minimal 1.0 224"] = {"macs_m": reason(
-        "unexplained", "the README prints 65 M; the minimalistic Small has no 5x5 kernels and no SE, 52.29 M")}
+        if cp.arch.startswith("v3-small"):
+            mine, earlier = (totals(spec, cp.alpha, cp.resolution, data.SLIM_CLASSES)
+                             for spec in (cp.arch, earlier_small(cp.arch)))
+            printed = {"macs_m": cp.macs_m, "params_m": cp.params_m}
+            why[cp.name] = why_from(printed, _slim_values(mine), [(EARLIER, _slim_values(earlier))])
     return table("v3-slim", data.V3_CHECKPOINTS_SOURCE, slim_lines(data.V3_CHECKPOINTS, why), "rounded",
                  "Computed with 1001 classes; params = weights + bias, BatchNorm excluded (as the V2 rows of the "
                  "same table). Its Small 1.0 and 0.75 rows print [V3]'s earlier version's figures (66 M / 2.9 M, "
