@@ -34,7 +34,8 @@ def published_only(label: str, printed: dict[str, str], note: str = PUBLISHED_ON
     return Line(label, printed, note=note)
 
 
-def table(table_id: str, source: data.Source, lines: list[Line], rule: Rule, *footer: str) -> PaperTable:
+def table(table_id: str, source: data.Source, lines: list[Line], rule: Rule, *footer: str,
+          secondary: tuple[str, ...] = ()) -> PaperTable:
     """The published table rebuilt: every line held to the one rule."""
     return PaperTable(table_id, source.title, source.source, tuple(paper_row(line, rule) for line in lines),
-                      footer, rule)
+                      footer, rule, secondary)

@@ -164,6 +164,7 @@ class PaperTable:
     rows: tuple[PaperRow, ...]
     footer: tuple[str, ...] = field(default=())
     rule: Rule = "rounded"
+    secondary: tuple[str, ...] = ()  # keys whose columns a narrow terminal hides after the published-only ones
 
     @property
     def keys(self) -> list[str]:
@@ -187,10 +188,11 @@ class PaperTable:
         columns = [Column("label", "")]
         for key in self.keys:
             # Published-only columns (accuracy, [V4]'s latencies) are the first to go on a narrow terminal.
+            hide = 2 if key in self.secondary else 0
             columns.append(Column(f"published_{key}", f"{HEADERS[key]} paper", "number",
-                                  hide=int(not self._computed(key))))
+                                  hide=hide or int(not self._computed(key))))
             if self._computed(key):  # accuracy is published only
-                columns.append(Column(f"computed_{key}", f"{HEADERS[key]} mncost", "number"))
+                columns.append(Column(f"computed_{key}", f"{HEADERS[key]} mncost", "number", hide=hide))
         columns += [Column("match", "Match"), Column("note", "Note", fold=True)]
         rows = []
         for row in self.rows:

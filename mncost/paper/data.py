@@ -284,20 +284,24 @@ small 128/1.0 57.3 20 2.5
 small 96/1.0 51.7 12 2.5
 """, " (current version)"))
 
-# Keras Applications. keras-team/keras-io templates/api/applications/index.md: the table at commit 01b6d6c4
-# prints exact params (and top-1 as a fraction), the one at e7be306b rounds them to 0.1 M. keras-team/keras
-# keras/src/applications/mobilenet_v3.py (commit 08995a40), the docstring's table of the V3 checkpoints.
-KERAS = Source("Keras Applications", "MobileNet, MobileNetV2 (keras.io) and MobileNetV3 (docstring) checkpoints", (
-    ("MobileNet (keras.io, 01b6d6c4)", {"top1": "70.4", "params": "4253864"}),
-    ("MobileNetV2 (keras.io, 01b6d6c4)", {"top1": "71.3", "params": "3538984"}),
-    ("MobileNet (keras.io, e7be306b)", {"top1": "70.4", "params_m": "4.3"}),
-    ("MobileNetV2 (keras.io, e7be306b)", {"top1": "71.3", "params_m": "3.5"}),
-    ("mobilenet_v3_large_1.0_224", _cost("75.6", "217", "5.4")),
-    ("mobilenet_v3_large_0.75_224", _cost("73.3", "155", "4.0")),
-    ("mobilenet_v3_large_minimalistic_1.0_224", _cost("72.3", "209", "3.9")),
-    ("mobilenet_v3_small_1.0_224", _cost("68.1", "66", "2.9")),
-    ("mobilenet_v3_small_0.75_224", _cost("65.4", "44", "2.4")),
-    ("mobilenet_v3_small_minimalistic_1.0_224", _cost("61.9", "65", "2.0")),
+# Keras Applications, keras-team/keras-io templates/api/applications/index.md: the table at commit 01b6d6c4
+# prints exact params (and top-1 as a fraction), the one at e7be306b rounds them to 0.1 M.
+KERAS = Source("Keras Applications (keras.io)", "MobileNet and MobileNetV2 params, model.summary()'s Total params", (
+    ("MobileNet (01b6d6c4)", {"top1": "70.4", "params": "4253864"}),
+    ("MobileNetV2 (01b6d6c4)", {"top1": "71.3", "params": "3538984"}),
+    ("MobileNet (e7be306b)", {"top1": "70.4", "params_m": "4.3"}),
+    ("MobileNetV2 (e7be306b)", {"top1": "71.3", "params_m": "3.5"}),
+))
+
+# keras-team/keras keras/src/applications/mobilenet_v3.py (commit 08995a40), the docstring's table of the V3
+# checkpoints (named there mobilenet_v3_large_1.0_224 ...; here by Keras's functions, MobileNetV3Large and Small).
+KERAS_V3 = Source("Keras Applications (mobilenet_v3.py docstring)", "MobileNetV3 checkpoints", (
+    ("MobileNetV3Large 1.0 224", _cost("75.6", "217", "5.4")),
+    ("MobileNetV3Large 0.75 224", _cost("73.3", "155", "4.0")),
+    ("MobileNetV3Large minimalistic 1.0 224", _cost("72.3", "209", "3.9")),
+    ("MobileNetV3Small 1.0 224", _cost("68.1", "66", "2.9")),
+    ("MobileNetV3Small 0.75 224", _cost("65.4", "44", "2.4")),
+    ("MobileNetV3Small minimalistic 1.0 224", _cost("61.9", "65", "2.0")),
 ))
 
 # torchvision's weights metadata (torchvision/models/mobilenetv2.py and mobilenetv3.py, the weights API):

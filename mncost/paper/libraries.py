@@ -15,19 +15,29 @@ from .compare import Line, PaperTable, reason
 
 KERAS = CONVENTIONS["keras"]
 TIMM = CONVENTIONS["timm"]
-KERAS_V3 = {"large_1.0": ("v3-large", 1.0), "large_0.75": ("v3-large", 0.75),
-            "large_minimalistic_1.0": ("v3-large-minimal", 1.0), "small_1.0": ("v3-small", 1.0),
-            "small_0.75": ("v3-small", 0.75), "small_minimalistic_1.0": ("v3-small-minimal", 1.0)}
+KERAS_V3 = {"Large 1.0": ("v3-large", 1.0), "Large 0.75": ("v3-large", 0.75),
+            "Large minimalistic 1.0": ("v3-large-minimal", 1.0), "Small 1.0": ("v3-small", 1.0),
+            "Small 0.75": ("v3-small", 0.75), "Small minimalistic 1.0": ("v3-small-minimal", 1.0)}
 
 
-def _keras_line(label: str, printed: dict[str, str]) -> Line:
-    """A Keras row: the network as Keras builds it, its params as Keras's model.summary() counts them."""
-    if label.startswith("MobileNet"):
+KERAS_PARAMS = ("Computed: params = weights + bias + 4 per BatchNorm channel (gamma, beta and the moving mean and "
+                "variance, which Keras's 'Total params' counts), 1000 classes")
+
+
+def keras() -> PaperTable:
+    """keras.io's MobileNet and MobileNetV2: params = weights + bias + BatchNorm's four values per channel."""
+    lines = []
+    for label, printed in data.KERAS.rows:
         net = network("v2" if label.startswith("MobileNetV2") else "v1")
         count = KERAS.param_count(net) or 0
-        return Line(label, printed, {"params": Decimal(count), "params_m": millions(count), "top1": None},
-                    note=f"arch {net.arch}")
-    arch, alpha = KERAS_V3[label.removeprefix("mobilenet_v3_").removesuffix("_224")]
+        lines.append(Line(label, printed, {"params": Decimal(count), "params_m": millions(count), "top1": None},
+                          note=f"arch {net.arch}"))
+    return table("keras", data.KERAS, lines, "rounded", KERAS_PARAMS + ".")
+
+
+def _keras_v3_line(label: str, printed: dict[str, str]) -> Line:
+    """A V3 checkpoint as Keras builds it (the keras build); where the docstring copies [SLIM], the miss says so."""
+    arch, alpha = KERAS_V3[label.removeprefix("MobileNetV3").removesuffix(" 224")]
     spec = get_spec(arch, "keras")
     params = KERAS.param_count(network(spec, alpha)) or 0
     values = {"macs_m": millions(totals(spec, alpha).macs), "params_m": millions(params), "top1": None}
@@ -38,12 +48,10 @@ def _keras_line(label: str, printed: dict[str, str]) -> Line:
     return Line(label, printed, values, copied, note=f"arch {arch}, keras build")
 
 
-def keras() -> PaperTable:
-    """Keras Applications' MobileNets: params = weights + bias + BatchNorm's four values per channel."""
-    return table("keras", data.KERAS, [_keras_line(label, printed) for label, printed in data.KERAS.rows], "rounded",
-                 "Computed: the networks as Keras builds them (V3: the keras build), 1000 classes; params = weights "
-                 "+ bias + 4 per BatchNorm channel (gamma, beta and the moving mean and variance, which Keras's "
-                 "'Total params' counts); mult-adds = conv and FC multiply-adds.")
+def keras_v3() -> PaperTable:
+    """The V3 checkpoints of Keras's docstring: mult-adds and params of the networks Keras builds."""
+    return table("keras-v3", data.KERAS_V3, [_keras_v3_line(label, printed) for label, printed in data.KERAS_V3.rows],
+                 "rounded", KERAS_PARAMS + "; mult-adds = conv and FC multiply-adds; the keras build of V3.")
 
 
 def torchvision() -> PaperTable:
@@ -120,4 +128,4 @@ def timm() -> PaperTable:
                  "Computed: the timm convention (mncost compare: fvcore's total plus the attention matmuls; params = "
                  "every parameter) and the activations fvcore's ActivationCountAnalysis counts (conv, linear and "
                  "matmul outputs) on the built-in arch that equals each model, its squeeze-and-excite pools run as "
-                 "timm runs them (x.mean, which fvcore does not count).")
+                 "timm runs them (x.mean, which fvcore does not count).", secondary=("macts_m",))

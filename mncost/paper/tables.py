@@ -17,7 +17,8 @@ TABLES: dict[str, Callable[[], PaperTable]] = {
     "v1-table8": v1v2.v1_table8, "v1-table9": v1v2.v1_table9, "v1-table10": v1v2.v1_table10,
     "v1-slim": v1v2.v1_slim, "v2-table3": v1v2.v2_table3, "v2-table4": v1v2.v2_table4, "v2-slim": v1v2.v2_slim,
     "v3-table3": v3v4.v3_table3, "v3-table9": v3v4.v3_table9, "v3-slim": v3v4.v3_slim,
-    "v4-table6": v3v4.v4_table6, "keras": libraries.keras, "torchvision": libraries.torchvision,
+    "v4-table6": v3v4.v4_table6, "keras": libraries.keras, "keras-v3": libraries.keras_v3,
+    "torchvision": libraries.torchvision,
     "timm": libraries.timm,
 }
 
