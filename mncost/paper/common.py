@@ -8,7 +8,7 @@ from ..arch.spec import Spec
 from ..cost.analysis import analyze
 from ..cost.ops import LayerCost
 from . import data
-from .compare import Line, PaperTable, Rule, paper_row
+from .compare import Line, PaperTable, paper_row
 
 MILLION = Decimal(10**6)
 BILLION = Decimal(10**9)
@@ -34,7 +34,7 @@ def published_only(label: str, printed: dict[str, str], note: str = PUBLISHED_ON
     return Line(label, printed, note=note)
 
 
-def table(table_id: str, source: data.Source, lines: list[Line], rule: Rule, *footer: str,
+def table(table_id: str, source: data.Source, lines: list[Line], rule: str, *footer: str,
           secondary: tuple[str, ...] = ()) -> PaperTable:
     """The published table rebuilt: every line held to the one rule."""
     return PaperTable(table_id, source.title, source.source, tuple(paper_row(line, rule) for line in lines),

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
-from typing import Any, Mapping, Union
+from typing import Any
 
 from ..table import Column, Table
 
 HEADERS = {"top1": "Top-1 %", "macs_m": "Mult-Adds M", "gmacs": "GMACs", "params_m": "Params M",
            "macs_share": "Mult-Adds %", "params_share": "Params %", "channels": "Channels", "memory_k": "Memory K",
-           "macs_g": "MACs G",
-           "macts_m": "Activations M", "params": "Params", "ops_g": "GFLOPS",
+           "macs_g": "MACs G", "macts_m": "Activations M", "params": "Params", "ops_g": "GFLOPS",
            # [V4] Table 6 latency targets: published only
            "ms_pixel6_cpu": "Pixel 6 CPU ms", "ms_pixel8_edgetpu": "Pixel 8 EdgeTPU ms",
            "ms_iphone13": "iPhone 13 CoreML ms", "ms_pixel4_dsp": "Pixel 4 Hexagon ms",
@@ -25,9 +24,8 @@ HEADERS = {"top1": "Top-1 %", "macs_m": "Mult-Adds M", "gmacs": "GMACs", "params
 # How a table prints a value: "rounded" half up, "truncated", or "python": Python's round() on the float
 # (to nearest, ties to even on the binary value), as timm's benchmark.py writes its CSVs.
 ROUNDINGS = {"rounded": "rounded half up", "truncated": "truncated", "python": "rounded by Python's round()"}
-Rule = Union[str, Mapping[str, str]]  # one rounding for every cell, or one per column (key)
 
-# The kinds of reason a miss may carry; a note always starts with its kind.
+# The kinds of reason a miss may carry; a reason always starts with its kind.
 KINDS = {
     "misprint": "the print is a typo of the computed value",
     "rounding": "the other rounding gives the print; this table's rule does not",
@@ -43,11 +41,6 @@ def reason(kind: str, text: str) -> str:
     if kind not in KINDS:
         raise ValueError(f"unknown kind of reason {kind!r}")
     return f"{kind}: {text}"
-
-
-def how(rule: Rule, key: str) -> str:
-    """The rounding the rule holds the column `key` to."""
-    return rule if isinstance(rule, str) else rule[key]
 
 
 def quantum(printed: str, significant: bool = False) -> Decimal:
@@ -115,7 +108,7 @@ def _other(rounding: str) -> str | None:
     return {"rounded": "truncated", "truncated": "rounded"}.get(rounding)
 
 
-def paper_row(line: Line, rule: Rule) -> PaperRow:
+def paper_row(line: Line, rule: str) -> PaperRow:
     """Each computed value held to the rule at its printed precision; each miss with its reason."""
     computed: dict[str, int | float | None] = {}
     exact: dict[str, float | None] = {}
@@ -126,17 +119,17 @@ def paper_row(line: Line, rule: Rule) -> PaperRow:
         computed[key] = exact[key] = None
         if value is None:
             continue
-        digits, rounding = key in line.significant, how(rule, key)
-        shown = at_precision(value, figure, rounding, digits)
+        digits = key in line.significant
+        shown = at_precision(value, figure, rule, digits)
         computed[key], exact[key] = _number(shown), float(value)
         if shown == Decimal(figure):
             continue
-        other = _other(rounding)
+        other = _other(rule)
         if key in line.why:
             misses[key] = line.why[key]
         elif other and at_precision(value, figure, other, digits) == Decimal(figure):
             misses[key] = reason("rounding", f"{plain(value)} {other} gives {figure}; this table's figures are "
-                                             f"{ROUNDINGS[rounding]} ({_number(shown)})")
+                                             f"{ROUNDINGS[rule]} ({_number(shown)})")
         else:
             misses[key] = ""
         grouped.setdefault(misses[key] or "no reason recorded", []).append(f"{HEADERS[key]} {plain(value)} vs {figure}")
@@ -146,12 +139,9 @@ def paper_row(line: Line, rule: Rule) -> PaperRow:
                     not misses if compared else None, "; ".join(filter(None, notes)), misses, line.printed)
 
 
-def rule_text(rule: Rule) -> str:
+def rule_text(rule: str) -> str:
     """The rule as the footer states it, once for the table."""
-    if isinstance(rule, str):
-        return f"Rounding: every figure is compared with mncost's value {ROUNDINGS[rule]} to the printed precision."
-    parts = [f"{HEADERS[key]} {ROUNDINGS[rounding]}" for key, rounding in rule.items()]
-    return f"Rounding: mncost's values at the printed precision, {', '.join(parts)}."
+    return f"Rounding: every figure is compared with mncost's value {ROUNDINGS[rule]} to the printed precision."
 
 
 @dataclass(frozen=True)
@@ -163,7 +153,7 @@ class PaperTable:
     source: str
     rows: tuple[PaperRow, ...]
     footer: tuple[str, ...] = field(default=())
-    rule: Rule = "rounded"
+    rule: str = "rounded"  # a key of ROUNDINGS: how every figure of the table is compared
     secondary: tuple[str, ...] = ()  # keys whose columns a narrow terminal hides after the published-only ones
 
     @property
