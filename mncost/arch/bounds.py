@@ -69,6 +69,13 @@ def check_bools(owner: Any, names: tuple[str, ...], label: str) -> None:
             raise SpecError(label, name, f"must be true or false, got {shown(getattr(owner, name))}")
 
 
+def check_choice(owner: Any, name: str, choices: tuple[str, ...], label: str) -> None:
+    """A field that must be one of a few names (a list, a table or a number is none of them)."""
+    value = getattr(owner, name)
+    if not isinstance(value, str) or value not in choices:
+        raise SpecError(label, name, f"must be one of {', '.join(choices)}, got {shown(value)}")
+
+
 def check_kernels(row: Any, label: str) -> None:
     """Kernels are odd (0: absent): padding k // 2 keeps the map's size, as in every MobileNet."""
     for name in ("k", "start_dw", "middle_dw", "dw_kernel"):

@@ -21,6 +21,8 @@ SPECS: dict[str, Spec] = {spec.name: spec for spec in (
 
 def build(spec: Spec, alpha: float, resolution: Size, num_classes: int) -> Network:
     """Lay out the spec's layers at this width multiplier, resolution and class count."""
+    if spec.build is not None and (not isinstance(spec.build, str) or spec.build not in BUILDS):
+        raise MncostError(f"spec {shown(spec.name)}: build: must be one of {', '.join(BUILDS)}, got {shown(spec.build)}")
     width = ROUNDING[spec.rounding]
     sizing = BUILDS[spec.build] if spec.build else None
     stack = Stack(resolution, spec.activation, alpha, sizing, spec.stem)
@@ -61,7 +63,7 @@ def get_spec(arch: str | os.PathLike, build: str | None = None) -> Spec:
 
 def with_build(spec: Spec, build: str) -> Spec:
     """The [V3] spec sized as the named implementation does at alpha != 1, or a MncostError."""
-    if build not in BUILDS:
+    if not isinstance(build, str) or build not in BUILDS:
         raise MncostError(f"unknown build {shown(build)}; use one of: {', '.join(BUILDS)}")
     if spec.build is None:
         raise MncostError(f"arch {spec.name!r} has no builds; --build applies to the V3 archs "
