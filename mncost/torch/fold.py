@@ -104,6 +104,8 @@ def _side(value: Any) -> int:
 
 def _spatial(shape: tuple[int, ...]) -> tuple[int, Size]:
     """Channels and size of a tensor: NCHW -> C, (H, W); (N, C) -> C, (1, 1); (N, T, C) -> C, (T, 1)."""
+    if len(shape) == 0:  # a scalar, as y.pow(2).mean() returns
+        return 1, (1, 1)
     if len(shape) == 4:
         return shape[1], (shape[2], shape[3])
     if len(shape) == 2:
