@@ -17,6 +17,7 @@ import re
 import signal
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -142,25 +143,53 @@ def _flush_c_stdio() -> None:
         pass
 
 
-@contextlib.contextmanager
-def _descriptor_1_on_stderr() -> Iterator[None]:
-    """File descriptor 1 pointed at stderr's, as a child process or native code writes to it."""
+class _Running:
+    """What a process forked by user code must know: mncost's stdout descriptors to let go of, and when the
+    time limit ends (time.monotonic()), if one holds."""
+
+    saved: list[int] = []
+    deadline: float | None = None
+
+
+def _in_forked_child() -> None:
+    """In a child forked while user code runs: give back mncost's stdout at once (a reader of the pipe gets its
+    end when mncost exits), and be ended at the time limit, even when stuck in native code."""
+    for fd in _Running.saved:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    if _Running.deadline is not None:
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)
+        signal.setitimer(signal.ITIMER_REAL, max(_Running.deadline - time.monotonic(), 0.001))
+
+
+os.register_at_fork(after_in_child=_in_forked_child)
+
+
+def _stdout_to_stderr() -> int | None:
+    """Point file descriptor 1 (where native code and child processes write) at stderr's; the saved one."""
     with contextlib.suppress(OSError, ValueError, AttributeError):
         sys.stdout.flush()
     try:
         saved = os.dup(1)
-        os.dup2(2, 1)
-    except OSError:  # no descriptor 1 or 2: nothing to point
-        saved = None
+    except OSError:  # no descriptor 1: nothing to point
+        return None
     try:
-        yield
-    finally:
-        with contextlib.suppress(OSError, ValueError, AttributeError):
-            sys.stderr.flush()
-        _flush_c_stdio()
-        if saved is not None:
-            os.dup2(saved, 1)
-            os.close(saved)
+        os.dup2(2, 1)
+    except OSError:
+        os.close(saved)
+        return None
+    _Running.saved.append(saved)
+    return saved
+
+
+def _restore_stdout(saved: int | None) -> None:
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        sys.stderr.flush()
+    _flush_c_stdio()
+    if saved is not None:
+        os.dup2(saved, 1)
+        os.close(saved)
+        _Running.saved.remove(saved)
 
 
 @contextlib.contextmanager
@@ -191,14 +220,17 @@ def _same_thread(model: Any) -> Iterator[None]:
 def contained(model: Any = None) -> Iterator[None]:
     """While user code runs: its stdout (sys.stdout and descriptor 1) goes to stderr, and a process it forks
     ends when it would return into mncost. With a model: a module it runs in another thread is refused."""
-    owner = os.getpid()
+    owner, saved = os.getpid(), _stdout_to_stderr()
     try:
-        with _descriptor_1_on_stderr(), contextlib.redirect_stdout(sys.stderr), \
+        with contextlib.redirect_stdout(sys.stderr), \
                 (_same_thread(model) if model is not None else contextlib.nullcontext()):
             yield
     finally:
         if os.getpid() != owner:  # a child forked by user code: only the original process writes output
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                sys.stderr.flush()
             os._exit(0)
+        _restore_stdout(saved)
 
 
 @contextlib.contextmanager
@@ -238,11 +270,13 @@ def time_limit(seconds: float | str | None) -> Iterator[None]:
     watchdog = threading.Timer(limit + GRACE, _give_up, (message,))
     watchdog.daemon = True
     watchdog.start()
+    _Running.deadline = time.monotonic() + limit
     try:
         yield
     except UserTimeout:
         raise MncostError(message) from None
     finally:
+        _Running.deadline = None
         watchdog.cancel()
         if main:
             signal.setitimer(signal.ITIMER_REAL, 0)
@@ -278,13 +312,13 @@ def _look_up(module: Any, target: Target) -> Any:
     from torch import nn
 
     obj = module
-    with user_code(f"looking up {target.name!r} raised "):
+    with user_code(f"looking up {shown(target.name)} raised "):
         for part in target.name.split("."):
             if not hasattr(obj, part):
                 found = sorted(n for n, v in vars(module).items() if isinstance(v, type)
                                and issubclass(v, nn.Module) and v.__module__ == module.__name__)
                 hint = f"; nn.Module classes there: {', '.join(found)}" if found else ""
-                raise MncostError(f"{shown(target.source, limit=120)} has no {target.name!r}{hint}")
+                raise MncostError(f"{shown(target.source, limit=120)} has no {shown(target.name, limit=120)}{hint}")
             obj = getattr(obj, part)
     return obj
 
