@@ -166,8 +166,8 @@ Target = Annotated[str, typer.Argument(metavar="TARGET",
                                         help="path/to/file.py:NAME or package.module:NAME, NAME(key=literal, ...).")]
 Input = Annotated[str, typer.Option("--input", metavar="NxCxHxW", help="Input shape, batch 1.")]
 Timeout = Annotated[Optional[str], typer.Option(
-    metavar="SECONDS", help="With TARGET: stop the model's code (import, build, forward, counters) after this "
-                            "many seconds, exit 2 (default 600).")]
+    metavar="SECONDS", help="With TARGET: stop the model's code after this many seconds, exit 2: loading it and "
+                            "one forward pass, and again the counters of --measure (default 600).")]
 
 
 def _check_target(target: str, command: str) -> None:
@@ -179,19 +179,21 @@ def _check_target(target: str, command: str) -> None:
     require(command)
 
 
-def _traced(target: str, input: str, command: str):
+def _time_limit(timeout: str | None):
+    """The --timeout on user code (mncost.torch.target.time_limit; None: the default), once torch is loaded."""
+    from .torch.target import DEFAULT_TIMEOUT, time_limit
+
+    return time_limit(DEFAULT_TIMEOUT if timeout is None else timeout)
+
+
+def _traced(target: str, input: str, command: str, timeout: str | None):
     """TARGET loaded (this runs its code) and traced on a zero input of that shape: (module, Network)."""
     _check_target(target, command)
     from .torch.trace import model_network, parse_input
 
-    return model_network(target, parse_input(input))
-
-
-def _time_limit(timeout: str | None):
-    """The --timeout on user code (mncost.torch.target.time_limit; None: the default)."""
-    from .torch.target import DEFAULT_TIMEOUT, time_limit
-
-    return time_limit(DEFAULT_TIMEOUT if timeout is None else timeout)
+    shape = parse_input(input)
+    with _time_limit(timeout):
+        return model_network(target, shape)
 
 
 @app.command()
@@ -215,13 +217,13 @@ def compare(target: Annotated[Optional[str], typer.Argument(
         if given:
             raise MncostError(f"{', '.join(given)} describe a built-in arch; with TARGET give the input shape "
                               "as --input NxCxHxW")
-        with _time_limit(timeout):
-            model, net = _traced(target, input, "compare TARGET")
-            ledger = ledger_of_network(net)
-            if measure:
-                from .torch.measure import measure_model
-                from .torch.trace import parse_input
+        model, net = _traced(target, input, "compare TARGET", timeout)
+        ledger = ledger_of_network(net)
+        if measure:
+            from .torch.measure import measure_model
+            from .torch.trace import parse_input
 
+            with _time_limit(timeout):
                 ledger = ledger.with_measurements(measure_model(model, parse_input(input)))
     else:
         ledger = ledger_of(_arch(arch, build), alpha, res, classes)
@@ -250,10 +252,9 @@ def compare(target: Annotated[Optional[str], typer.Argument(
 def count(target: Target, input: Input = "1x3x224x224", timeout: Timeout = None, fmt: Fmt = Format.rich,
           wide: Wide = False) -> None:
     """A PyTorch model's own per-layer table: mult-adds, params, activations and the work beyond mult-adds."""
-    with _time_limit(timeout):
-        _, net = _traced(target, input, "count")
     from .torch.fold import count_table, to_dict
 
+    _, net = _traced(target, input, "count", timeout)
     emit(fmt, [count_table(net)], to_dict(net), wide)
 
 
@@ -356,9 +357,7 @@ def latency(target: Annotated[Optional[str], typer.Argument(
     else:
         if plot:
             raise MncostError("--plot draws an arch over the [V1] alpha x resolution grid; use it with --arch")
-        with _time_limit(timeout):
-            net = _traced(target, input, "latency TARGET")[1]
-        result = network_roofline(net, dtype, PROFILES["pixel6-cpu"])
+        result = network_roofline(_traced(target, input, "latency TARGET", timeout)[1], dtype, PROFILES["pixel6-cpu"])
     result = replace(result, hardware=hardware(hw, remeasure, lambda message: typer.echo(f"mncost: {message}", err=True)))
     emit(fmt, [result.to_table()], result.to_dict())
     if plot:

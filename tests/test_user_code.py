@@ -161,24 +161,23 @@ def test_refusal_reads_the_annotation_without_evaluating_it(tmp_path):
 # ---------- 2. what user code does cannot change an exit code or an output ----------
 
 
-def test_writes_to_descriptor_1_go_to_stderr_and_json_stays_valid(tmp_path):
+def test_writes_to_descriptor_1_go_to_stderr_and_json_stays_valid(tmp_path, capfd):
     path = _model(tmp_path, "os.write(1, b'native noise\\n')\nsubprocess.run(['echo', 'child noise'])\n"
                   "return self.conv(x)", "import subprocess\n")
     for argv in (["count", f"{path}:Net", "--format", "json"], ["audit", f"{path}:Net", "--format", "json"]):
-        out = _cli(*argv)
-        assert out.returncode in (0, 1), out.stderr
-        json.loads(out.stdout)
-        assert "native noise" in out.stderr and "child noise" in out.stderr and "noise" not in out.stdout
+        with pytest.raises(SystemExit) as exit_info:
+            main(argv)
+        out, err = capfd.readouterr()  # what reached descriptors 1 and 2
+        assert exit_info.value.code in (0, 1), err
+        json.loads(out)
+        assert "native noise" in err and "child noise" in err and "noise" not in out
 
 
 def test_a_model_that_forks_prints_the_output_once(tmp_path):
     path = _model(tmp_path, "os.fork()\nreturn self.conv(x)")
     out = _cli("count", f"{path}:Net", "--input", "1x3x8x8", "--format", "json")
     assert out.returncode == 0, out.stderr
-    json.loads(out.stdout)  # one document, not two
-    forked_at_import = _model(tmp_path, "return self.conv(x)", "os.fork()\n", "forks_at_import")
-    out = _cli("count", f"{forked_at_import}:Net", "--input", "1x3x8x8", "--format", "csv")
-    assert out.returncode == 0 and out.stdout.count("layer,type") == 1, out.stderr
+    json.loads(out.stdout)  # one document, not two (the fuzz tests fork at import and in __init__ too)
 
 
 def test_a_forked_child_stuck_in_native_code_lets_go_of_stdout(tmp_path):

@@ -31,7 +31,7 @@ def mark(name: str, text: str) -> str:
     if text.startswith(HEADER) or text.split("\n")[1:2] == [SVG_MARK]:
         return text
     if name.endswith(".svg"):
-        declaration, rest = text.split("\n", 1)
+        declaration, _, rest = text.partition("\n")
         return f"{declaration}\n{SVG_MARK}\n{rest}"
     return text
 
@@ -141,11 +141,11 @@ def write_files(files: dict[str, str], out: str | Path, writer: str = "mncost re
     Files get mode 0666 and folders 0777, less the user's umask, as any other tool's would.
     """
     out = out_folder(out)
-    files = {name: mark(name, text) for name, text in files.items()}
     for name in files:
         reason = _blocker(out, name, writer)
         if reason:
             raise MncostError(f"{reason}; nothing was written ({remedy})")
+    files = {name: mark(name, text) for name, text in files.items()}
     mode = 0o666 & ~_umask()
     staged: list[tuple[str, Path]] = []
     made: list[Path] = []

@@ -178,7 +178,7 @@ def _new_row(call: Call, op: str, kind: str | None) -> Layer | None:
                      _side(_arg(call, 3, "padding", 0)), call=how)
     if op == "softmax":
         dim = _arg(call, 1, "dim")
-        k = first[dim]
+        k = first[dim] if first else 1  # softmax of a scalar: one element
         return Layer(name, "softmax", k, k, (math.prod(first) // k, 1), (math.prod(first) // k, 1), call=how)
     if op == "matmul":
         inner = first[-1]

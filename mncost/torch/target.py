@@ -36,7 +36,7 @@ FILE_WORDS = {"path", "file", "filename", "fname", "dir", "dirname", "directory"
 MODEL_NAME = re.compile(r"model|module|net|former|vit|mlp|mixer|vgg", re.I)  # what a factory's name says
 DEFAULT_TIMEOUT = 600.0  # seconds: a forward pass of any MobileNet takes a fraction of one
 MAX_TIMEOUT = 86_400.0
-GRACE = 10.0  # seconds past the limit before a process that ignores the interrupt is ended
+GRACE = 5.0  # seconds past the limit before a process that ignores the interrupt is ended
 
 
 class UserTimeout(BaseException):
@@ -216,11 +216,19 @@ def _same_thread(model: Any) -> Iterator[None]:
                               "miss those layers: run them in forward itself")
 
 
+def _thread_error(args: Any) -> None:
+    """An exception in a thread user code started: one line on stderr, not a traceback."""
+    if args.exc_type is not SystemExit:
+        print(f"mncost: note: a thread the model started raised {one_line(args.exc_value)}", file=sys.stderr)
+
+
 @contextlib.contextmanager
 def contained(model: Any = None) -> Iterator[None]:
-    """While user code runs: its stdout (sys.stdout and descriptor 1) goes to stderr, and a process it forks
-    ends when it would return into mncost. With a model: a module it runs in another thread is refused."""
-    owner, saved = os.getpid(), _stdout_to_stderr()
+    """While user code runs: its stdout (sys.stdout and descriptor 1) goes to stderr, an exception in a thread
+    it starts is one line, and a process it forks ends when it would return into mncost. With a model: a
+    module it runs in another thread is refused."""
+    owner, saved, excepthook = os.getpid(), _stdout_to_stderr(), threading.excepthook
+    threading.excepthook = _thread_error
     try:
         with contextlib.redirect_stdout(sys.stderr), \
                 (_same_thread(model) if model is not None else contextlib.nullcontext()):
@@ -230,6 +238,7 @@ def contained(model: Any = None) -> Iterator[None]:
             with contextlib.suppress(OSError, ValueError, AttributeError):
                 sys.stderr.flush()
             os._exit(0)
+        threading.excepthook = excepthook
         _restore_stdout(saved)
 
 
