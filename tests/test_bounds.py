@@ -4,9 +4,7 @@ the terminal as control characters."""
 
 from __future__ import annotations
 
-import io
 import time
-from contextlib import redirect_stderr, redirect_stdout
 
 import numpy as np
 import pytest
@@ -18,24 +16,8 @@ from mncost import Layer, MncostError, formulas
 from mncost.arch.builder import network, with_build
 from mncost.arch.specfile import spec_from_dict
 from mncost.arch.v3 import BUILDS, Bneck
-from mncost.cli import main
 from mncost.cost.ops import network_costs
-
-
-def run_main(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        try:
-            main(list(argv))
-            code = 0
-        except SystemExit as exit:
-            code = exit.code
-    return code, out.getvalue(), err.getvalue()
-
-
-def one_line(code: int, out: str, err: str) -> str:
-    assert code == 2 and out == "" and err.count("\n") == 1 and err.startswith("mncost: error: "), (code, out, err)
-    return err
+from test_hardening import one_error_line as one_line, run_main
 
 
 # ---------- spec files ----------

@@ -14,6 +14,7 @@ import time
 import pytest
 
 from conftest import ROOT
+from test_audit_safety import _run as _main
 from mncost.cli import main
 from mncost.errors import MncostError
 from mncost.torch.target import DEFAULT_TIMEOUT, _import_source, load_target, parse_target, refusal
@@ -41,13 +42,6 @@ def _model(tmp_path, forward: str, extra: str = "", name: str = "model") -> str:
 def _cli(*argv: str, timeout: float = 300) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "mncost", *argv], capture_output=True, text=True, env=ENV,
                           cwd=ROOT, timeout=timeout)
-
-
-def _main(argv: list[str], capsys) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exit_info:
-        main(argv)
-    out = capsys.readouterr()
-    return exit_info.value.code, out.out, out.err
 
 
 def _one_line(code: int, out: str, err: str, *needles: str) -> str:

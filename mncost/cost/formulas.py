@@ -7,8 +7,6 @@ map side (a pair (h, w) works wherever a side does). [V1] is Howard et al. 2017,
 
 from __future__ import annotations
 
-import functools
-import inspect
 import numbers
 from typing import Any, Callable
 
@@ -123,6 +121,9 @@ def _problem(name: str, value: Any) -> str | None:
 
 def checked(formula: Callable[..., Any]) -> Callable[..., Any]:
     """The formula with every argument checked first: a MncostError names the first bad one."""
+    import functools
+    import inspect  # here: the analytic path never needs it
+
     signature = inspect.signature(formula)
 
     @functools.wraps(formula)

@@ -12,7 +12,7 @@ import os
 import re
 import stat
 import tempfile
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from ..errors import MncostError
@@ -100,9 +100,8 @@ def out_folder(out: str | Path) -> Path:
 
 def _inside(name: str) -> bool:
     """Whether name is a relative path that stays inside the folder it is written under."""
-    path = PurePosixPath(name)
-    return bool(name) and "\0" not in name and "\\" not in name and not path.is_absolute() \
-        and all(part not in ("", ".", "..") for part in name.split("/"))
+    return bool(name) and "\0" not in name and "\\" not in name \
+        and all(part not in ("", ".", "..") for part in name.split("/"))  # "/abs" starts with an empty part
 
 
 def _blocker(out: Path, name: str, writer: str) -> str | None:
