@@ -36,17 +36,21 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _sizing(build: str) -> Any:
-    """How the named [V3] implementation sizes a network at alpha != 1 (arch.v3.BUILDS)."""
+def _sizing(spec: Spec) -> Any:
+    """How the [V3] implementation a spec names sizes it at alpha != 1 (arch.v3.BUILDS); None for no build."""
+    if spec.build is None:
+        return None
     from .v3 import BUILDS
 
-    return BUILDS[build]
+    if not isinstance(spec.build, str) or spec.build not in BUILDS:
+        raise MncostError(f"spec {shown(spec.name)}: build: must be one of {', '.join(BUILDS)}, got {shown(spec.build)}")
+    return BUILDS[spec.build]
 
 
 def build(spec: Spec, alpha: float, resolution: Size, num_classes: int) -> Network:
     """Lay out the spec's layers at this width multiplier, resolution and class count."""
     width = ROUNDING[spec.rounding]
-    sizing = _sizing(spec.build) if spec.build else None
+    sizing = _sizing(spec)
     stack = Stack(resolution, spec.activation, alpha, sizing, spec.stem)
     stem = choose(alpha < spec.stem_fixed_below, spec.stem, width(spec.stem, alpha))
     stack.conv("conv1", sizing.stem(spec.stem, alpha) if sizing else stem, 3, 2)
@@ -89,7 +93,7 @@ def with_build(spec: Spec, build: str) -> Spec:
     """The [V3] spec sized as the named implementation does at alpha != 1, or a MncostError."""
     from .v3 import BUILDS
 
-    if build not in BUILDS:
+    if not isinstance(build, str) or build not in BUILDS:
         raise MncostError(f"unknown build {shown(build)}; use one of: {', '.join(BUILDS)}")
     if spec.build is None:
         v3_archs = [name for name, family in FAMILIES.items() if family == "v3"]

@@ -6,7 +6,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-from .bounds import MAX_BLOCKS, MAX_CHANNELS, MAX_KERNEL, MAX_STRIDE, check_ints, check_kernels
+from .bounds import (
+    MAX_BLOCKS,
+    MAX_CHANNELS,
+    MAX_KERNEL,
+    MAX_STRIDE,
+    check_bools,
+    check_choice,
+    check_ints,
+    check_kernels,
+)
 from .spec import Spec
 from .stack import Stack, at_least, choose, divisible_width, same
 
@@ -31,6 +40,8 @@ class Bneck:
         check_ints(self, {"k": (1, MAX_KERNEL), "exp": (1, MAX_CHANNELS), "out": (1, MAX_CHANNELS),
                            "s": (1, MAX_STRIDE), "n": (1, MAX_BLOCKS)}, "Bneck row")
         check_kernels(self, "Bneck row")
+        check_bools(self, ("se",), "Bneck row")
+        check_choice(self, "nl", tuple(NONLINEARITY), "Bneck row")
 
     @property
     def c(self) -> int:
@@ -39,10 +50,13 @@ class Bneck:
 
     def add(self, stack: Stack, name: str, out: int, stride: int) -> None:
         act, build = NONLINEARITY[self.nl], stack.build or BUILDS[DEFAULT_BUILD]
-        hidden = build.widen(self.exp, build.expansion, stack)
+        # Whether a block has an expand conv is the paper's choice (exp != in), never alpha's. Without one,
+        # the depthwise conv runs on the input as it is, at the input's width (as in every implementation):
+        # at alpha != 1 a spec's rounding may have made that width other than the build's expansion width.
+        expands = self.exp != stack.paper_channels
+        hidden = build.widen(self.exp, build.expansion, stack) if expands else stack.channels
         first, residual = f"{name}.dw", stride == 1 and same(stack.channels, out)
-        # Whether a block has an expand conv is the paper's choice (exp != in), never alpha's.
-        if self.exp != stack.paper_channels:
+        if expands:
             first = f"{name}.expand"
             stack.conv(first, hidden, 1, activation=act)
         stack.conv(f"{name}.dw", hidden, self.k, stride, groups=hidden, activation=act)

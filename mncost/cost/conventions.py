@@ -208,8 +208,11 @@ class Entry:
 
 
 def with_classes(net: Network, classes: int) -> Network:
-    """The network with another class count: its last conv or FC layer, and the rows after it, resized."""
+    """The network with another class count: its last conv or FC layer, and the rows after it, resized.
+    A traced model that ends in a grouped conv has no classifier to resize: it is returned as it is."""
     last = max(i for i, layer in enumerate(net.layers) if layer.op in ("conv2d", "linear"))
+    if net.layers[last].groups > 1:
+        return net
     k = net.num_classes
     layers = [layer if i < last else replace(
         layer, out_channels=classes if layer.out_channels == k else layer.out_channels,

@@ -9,7 +9,7 @@ from dataclasses import replace
 from enum import Enum
 from typing import Any
 
-from ..table import Table, text_rows, to_markdown
+from ..table import Table, printable, text_rows, to_markdown
 
 
 class Format(str, Enum):
@@ -42,7 +42,7 @@ def to_rich(table: Table, compact: bool = False, hidden: tuple[str, ...] = (), w
         names = ", ".join(c.header for c in table.columns if c.key in hidden)
         footer.append(f"Not shown at this width: {names} (--wide, or --format md, csv or json, shows every column).")
     style = {"box": box.SIMPLE_HEAD, "show_edge": False, "pad_edge": False, "collapse_padding": True} if compact else {}
-    rich_table = RichTable(title=escape(table.title), caption=escape("\n".join(footer)) or None,
+    rich_table = RichTable(title=escape(printable(table.title)), caption=escape(printable("\n".join(footer))) or None,
                            caption_justify="left", **style)
     for n, j in enumerate(keep):
         c = table.columns[j]
@@ -169,7 +169,8 @@ def to_csv(table: Table) -> str:
     writer = csv.DictWriter(out, fieldnames=keys, lineterminator="\n")
     writer.writeheader()
     for row in table.rows:
-        writer.writerow({k: "x".join(map(str, v)) if isinstance(v, (list, tuple)) else v for k, v in row.items()})
+        writer.writerow({k: "x".join(map(str, v)) if isinstance(v, (list, tuple)) else
+                         printable(v) if isinstance(v, str) else v for k, v in row.items()})
     return out.getvalue()
 
 

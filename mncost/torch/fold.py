@@ -104,6 +104,8 @@ def _side(value: Any) -> int:
 
 def _spatial(shape: tuple[int, ...]) -> tuple[int, Size]:
     """Channels and size of a tensor: NCHW -> C, (H, W); (N, C) -> C, (1, 1); (N, T, C) -> C, (T, 1)."""
+    if len(shape) == 0:  # a scalar, as y.pow(2).mean() returns
+        return 1, (1, 1)
     if len(shape) == 4:
         return shape[1], (shape[2], shape[3])
     if len(shape) == 2:
@@ -176,7 +178,7 @@ def _new_row(call: Call, op: str, kind: str | None) -> Layer | None:
                      _side(_arg(call, 3, "padding", 0)), call=how)
     if op == "softmax":
         dim = _arg(call, 1, "dim")
-        k = first[dim]
+        k = first[dim] if first else 1  # softmax of a scalar: one element
         return Layer(name, "softmax", k, k, (math.prod(first) // k, 1), (math.prod(first) // k, 1), call=how)
     if op == "matmul":
         inner = first[-1]

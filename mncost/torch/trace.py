@@ -9,8 +9,6 @@ The record is plain data (shapes, names, tensor ids); mncost.torch.fold turns it
 
 from __future__ import annotations
 
-import contextlib
-import sys
 from contextlib import contextmanager
 from typing import Any, Iterator
 
@@ -23,7 +21,7 @@ from torch.utils._pytree import tree_flatten
 from ..arch.layers import Network
 from ..errors import MncostError
 from .fold import Aten, Call, Trace, network_of
-from .target import USER_ERRORS, load_target, one_line, user_code
+from .target import USER_ERRORS, contained, load_target, one_line, user_code
 
 # Tensor methods an operator also reaches, and the operator's name: `x + y` is Tensor.add at __torch_function__
 OPERATORS = {"add": "__add__", "add_": "__iadd__", "mul": "__mul__", "mul_": "__imul__", "matmul": "__matmul__",
@@ -166,9 +164,10 @@ def trace(model: nn.Module, x: torch.Tensor) -> Trace:
         model.eval()
     recorder = _Recorder(model)
     try:
-        with contextlib.redirect_stdout(sys.stderr), torch.no_grad(), _named_methods(recorder), recorder, \
-                _Aten(recorder):
+        with contained(model), torch.no_grad(), _named_methods(recorder), recorder, _Aten(recorder):
             model(x)
+    except MncostError:
+        raise
     except USER_ERRORS as error:
         where = recorder.names.get(recorder.stack[-1], "") if recorder.stack else ""
         raise MncostError(f"forward pass on input {tuple(x.shape)} failed in {where or 'the model'}"
