@@ -6,6 +6,8 @@ The public API. Each name is imported on first use, so that `mncost table` loads
 from importlib import import_module
 from typing import Any
 
+__version__ = "0.1.0"  # the one place it is written: pyproject.toml reads it
+
 _WHERE = {
     "analyze": "cost.analysis", "Analysis": "cost.analysis", "sweep": "study.sweep", "sweep_rows": "study.sweep",
     "fit": "study.fit", "totals": "cost.totals", "load_spec": "arch.specfile", "Spec": "arch.spec",
@@ -16,12 +18,29 @@ _WHERE = {
 __all__ = list(_WHERE)
 
 
+CHECKED = {"layer_cost", "network_costs", "total_cost"}  # their argument is checked first (arch.bounds)
+
+
+def _checked(function: Any) -> Any:
+    """The cost function with its Layer or Network checked first: a bad one is a MncostError, never a count."""
+    from functools import wraps
+
+    from .arch.bounds import check_network
+
+    @wraps(function)
+    def run(net: Any) -> Any:
+        check_network(net)
+        return function(net)
+
+    return run
+
+
 def __getattr__(name: str) -> Any:
     if name not in _WHERE:
         raise AttributeError(f"module 'mncost' has no attribute {name!r}")
     value = getattr(import_module(f"{__name__}.{_WHERE[name]}"), name)
-    globals()[name] = value
-    return value
+    globals()[name] = _checked(value) if name in CHECKED else value
+    return globals()[name]
 
 
 def __dir__() -> list[str]:

@@ -7,27 +7,25 @@ from typing import Annotated, Optional
 
 import click
 import typer
+from typer.core import TyperCommand
 
+from . import __version__
 from .errors import MncostError
 from .output.render import Format, emit
-from .paper.tables import TABLES
+from .table import printable
 
 # A failed write to stdout: a closed pipe, a full disk, a closed descriptor, an I/O error.
 WRITE_ERRNOS = {errno.EPIPE, errno.ENOSPC, errno.EBADF, errno.EIO, errno.EDQUOT}
 
 
-app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, suggest_commands=False,
-                  context_settings={"help_option_names": ["-h", "--help"]})
+SETTINGS = {"no_args_is_help": True, "pretty_exceptions_enable": False, "suggest_commands": False,
+            "context_settings": {"help_option_names": ["-h", "--help"]}}
+app = typer.Typer(**SETTINGS)
 
 
 def _version(show: bool) -> None:
     if show:
-        from importlib.metadata import PackageNotFoundError, version
-
-        try:
-            typer.echo(f"mncost {version('mncost')}")
-        except PackageNotFoundError:
-            typer.echo("mncost (not installed: version unknown)")
+        typer.echo(f"mncost {__version__}")
         raise typer.Exit()
 
 
@@ -115,8 +113,18 @@ def crosscheck(
 # --- paper, scaling, report ---
 
 
-# The ids in the epilog: typer 0.24 drops an Argument's help under click 8.5.
-@app.command(epilog="TABLE_ID: " + ", ".join(TABLES) + ".")
+class _PaperCommand(TyperCommand):
+    """The paper command, whose help ends with the table ids: typer 0.24 drops an Argument's help under
+    click 8.5. The ids are read when the help is shown, so that no other command imports the paper tables."""
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from .paper.tables import TABLES
+
+        self.epilog = "TABLE_ID: " + ", ".join(TABLES) + "."
+        super().format_help(ctx, formatter)
+
+
+@app.command(cls=_PaperCommand)
 def paper(table_ids: Annotated[list[str] | None, typer.Argument(metavar="[TABLE_ID]...",
                                                               help="Tables to show (default: all).")] = None,
           fmt: Fmt = Format.rich, wide: Wide = False) -> None:
@@ -166,16 +174,35 @@ Target = Annotated[str, typer.Argument(metavar="TARGET",
 Input = Annotated[str, typer.Option("--input", metavar="NxCxHxW", help="Input shape (N: the batch).")]
 Batch = Annotated[Optional[str], typer.Option(metavar="N", help="Batch size: counts for the whole batch, the "
                                               "per-image figure beside them.")]
+Timeout = Annotated[Optional[str], typer.Option(
+    metavar="SECONDS", help="With TARGET: stop the model's code after this many seconds, exit 2: loading it and "
+                            "one forward pass, and again the counters of --measure (default 600).")]
 
 
-def _traced(target: str, input: str, batch: str | None, command: str):
-    """TARGET loaded (this runs its code) and traced on a zero input of that shape: (module, Network)."""
+def _check_target(target: str, command: str) -> None:
+    """TARGET's syntax checked (no import), then the torch extra required: a typo fails before torch loads."""
     from .torch import require
+    from .torch.target import parse_target
 
+    parse_target(target)
     require(command)
+
+
+def _time_limit(timeout: str | None):
+    """The --timeout on user code (mncost.torch.target.time_limit; None: the default), once torch is loaded."""
+    from .torch.target import DEFAULT_TIMEOUT, time_limit
+
+    return time_limit(DEFAULT_TIMEOUT if timeout is None else timeout)
+
+
+def _traced(target: str, input: str, batch: str | None, command: str, timeout: str | None):
+    """TARGET loaded (this runs its code) and traced on a zero input of that shape: (module, Network)."""
+    _check_target(target, command)
     from .torch.model import model_network, parse_input
 
-    return model_network(target, parse_input(input, batch))
+    shape = parse_input(input, batch)
+    with _time_limit(timeout):
+        return model_network(target, shape)
 
 
 @app.command()
@@ -189,7 +216,7 @@ def compare(target: Annotated[Optional[str], typer.Argument(
             measure: Annotated[bool, typer.Option(
                 "--measure", help="Also run the installed counters on the real module (needs torch); "
                                   "exit 1 on any mismatch.")] = False,
-            build: Build = None, fmt: Fmt = Format.rich, wide: Wide = False) -> None:
+            build: Build = None, timeout: Timeout = None, fmt: Fmt = Format.rich, wide: Wide = False) -> None:
     """What each counter (paper, slim, fvcore, ptflops, thop, torchinfo, ...) prints, and why they differ."""
     from .cost.conventions import compare as ledger_of
     from .cost.conventions import ledger as ledger_of_network
@@ -200,13 +227,14 @@ def compare(target: Annotated[Optional[str], typer.Argument(
         if given:
             raise MncostError(f"{', '.join(given)} describe a built-in arch; with TARGET give the input shape "
                               "as --input NxCxHxW")
-        model, net = _traced(target, input, batch, "compare TARGET")
+        model, net = _traced(target, input, batch, "compare TARGET", timeout)
         ledger = ledger_of_network(net)
         if measure:
             from .torch.measure import measure_model
             from .torch.model import parse_input
 
-            ledger = ledger.with_measurements(measure_model(model, parse_input(input, batch)))
+            with _time_limit(timeout):
+                ledger = ledger.with_measurements(measure_model(model, parse_input(input, batch)))
     else:
         if batch is not None:
             raise MncostError("--batch counts a traced model's batch; give it with TARGET")
@@ -222,7 +250,7 @@ def compare(target: Annotated[Optional[str], typer.Argument(
         from .cost.model import unknown_notes
 
         for note in unknown_notes(ledger.network):  # ops the trace recorded that no entry costs
-            typer.echo(f"mncost: note: {note}", err=True)
+            typer.echo(printable(f"mncost: note: {note}"), err=True)
     bad = ledger.mismatches()
     if bad:
         typer.echo("mncost: measured != predicted for " + ", ".join(
@@ -235,12 +263,12 @@ def compare(target: Annotated[Optional[str], typer.Argument(
 
 
 @app.command()
-def count(target: Target, input: Input = "1x3x224x224", batch: Batch = None, fmt: Fmt = Format.rich,
-          wide: Wide = False) -> None:
+def count(target: Target, input: Input = "1x3x224x224", batch: Batch = None, timeout: Timeout = None,
+          fmt: Fmt = Format.rich, wide: Wide = False) -> None:
     """A PyTorch model's own per-row table: mult-adds, params, activations and the work beyond mult-adds."""
     from .cost.model import Count
 
-    result = Count(_traced(target, input, batch, "count")[1])
+    result = Count(_traced(target, input, batch, "count", timeout)[1])
     emit(fmt, [result.to_table()], result.to_dict(), wide)
 
 
@@ -255,8 +283,10 @@ AUDIT_HELP = "\n\n".join([
     "NAME(key=literal, ...) passes literal arguments (read with ast.literal_eval, never eval), "
     "e.g. 'my_net.py:MobileNetV2(num_classes=10, width=0.5)'.",
     "This runs your code: it imports the file or module, calls NAME and runs one forward pass on a zero input, "
-    "so audit only code you trust. Its prints go to stderr; an error, sys.exit or Ctrl-C in it is one line, "
-    "exit 2. Callables from the standard library or from torch itself are refused.",
+    "so audit only code you trust. Its prints go to stderr; an error, sys.exit, Ctrl-C or --timeout in it is "
+    "one line, exit 2. NAME is called only when it is an nn.Module class, or a function that makes one defined "
+    "in the target's own file or package; anything else (the standard library, torch's functions, a function "
+    "that takes a path) is refused before it runs.",
     TORCH_EXTRA,
 ])
 
@@ -266,15 +296,14 @@ def audit(
     target: Annotated[str, typer.Argument(metavar="TARGET", help="path/to/file.py:NAME or package.module:NAME.")],
     arch: Arch = "v1", alpha: Alpha = "1.0", res: Res = "224",
     classes: Annotated[Optional[str], typer.Option(metavar="K", help="Classes (default: the model's last layer).")] = None,
-    build: Build = None, fmt: Fmt = Format.rich,
+    build: Build = None, timeout: Timeout = None, fmt: Fmt = Format.rich,
 ) -> None:
     """Hold a PyTorch MobileNet against the paper layer by layer (runs TARGET's code)."""
-    from .torch import require
-
-    require("audit")
+    _check_target(target, "audit")
     from .torch.audit import audit as run_audit
 
-    result = run_audit(target, _arch(arch, build), alpha, res, classes)
+    with _time_limit(timeout):
+        result = run_audit(target, _arch(arch, build), alpha, res, classes)
     emit(fmt, [result.to_table()], result.to_dict())
     if not result.ok:
         raise typer.Exit(1)
@@ -327,7 +356,8 @@ def latency(target: Annotated[Optional[str], typer.Argument(
                                                     "ignoring the cached profile.")] = False,
             plot: Annotated[Optional[str], typer.Option(metavar="DIR", help="Also write the per-layer roofline "
                                                         "and the mult-adds vs predicted time figure (SVG).")] = None,
-            input: Input = "1x3x224x224", batch: Batch = None, fmt: Fmt = Format.rich) -> None:
+            input: Input = "1x3x224x224", batch: Batch = None, timeout: Timeout = None,
+            fmt: Fmt = Format.rich) -> None:
     """Bytes moved, arithmetic intensity and roofline-predicted time per layer ([V4] Eq. 1)."""
     from dataclasses import replace
 
@@ -335,12 +365,15 @@ def latency(target: Annotated[Optional[str], typer.Argument(
     from .cost.roofline import network_roofline, roofline
     from .output.machine import hardware
 
+    if plot is not None and not plot.strip():
+        raise MncostError("--plot is empty; name the folder to write the figures into")
     if target is None:
         result = roofline(arch, alpha, res, classes, dtype)  # bad input fails here, before any measuring
     else:
         if plot:
             raise MncostError("--plot draws an arch over the [V1] alpha x resolution grid; use it with --arch")
-        result = network_roofline(_traced(target, input, batch, "latency TARGET")[1], dtype, PROFILES["pixel6-cpu"])
+        result = network_roofline(_traced(target, input, batch, "latency TARGET", timeout)[1], dtype,
+                                  PROFILES["pixel6-cpu"])
     result = replace(result, hardware=hardware(hw, remeasure, lambda message: typer.echo(f"mncost: {message}", err=True)))
     emit(fmt, [result.to_table()], result.to_dict())
     if plot:
@@ -361,17 +394,29 @@ def _quiet_stdout() -> None:
     os.close(null)
 
 
+def _click_group(argv: list[str]) -> click.Group:
+    """The app as click runs it. typer reads every command's signature as it builds the group, so a run that
+    names a command gets a group of that command alone: the same command, options and help."""
+    named = [info for info in app.registered_commands
+             if argv and (info.name or info.callback.__name__.replace("_", "-")) == argv[0]]
+    if not named:
+        return typer.main.get_command(app)
+    alone = typer.Typer(**SETTINGS)
+    alone.registered_callback, alone.registered_commands = app.registered_callback, named
+    return typer.main.get_command(alone)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI: user errors print one line on stderr and exit 2."""
     if sys.stdout is None:  # started with stdout closed (`mncost table >&-`)
         typer.echo("mncost: error: standard output is closed", err=True)
         sys.exit(2)
-    command = typer.main.get_command(app)
+    command = _click_group(sys.argv[1:] if argv is None else argv)
     try:
         code = command.main(args=argv, prog_name="mncost", standalone_mode=False)
         sys.stdout.flush()  # a full disk fails here, not at exit
     except MncostError as error:
-        typer.echo(f"mncost: error: {error}", err=True)
+        typer.echo(printable(f"mncost: error: {error}"), err=True)
         sys.exit(2)
     except click.exceptions.NoArgsIsHelpError as error:  # bare `mncost`: the help, which is no error
         typer.echo(error.format_message())

@@ -6,10 +6,19 @@ Every layer may build a Table; mncost.output.render puts one on a terminal, or w
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Kind = Literal["text", "count", "share", "number", "delta"]
+# What a terminal acts on instead of showing: C0 and C1 controls (newline and tab aside), DEL, and the
+# bidirectional overrides. User text (a spec's name and notes, a model's module names) shows them escaped.
+UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """The text with every control character written as its escape (ESC as \\x1b), safe on a terminal."""
+    return UNPRINTABLE.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 256 else f"\\u{ord(m[0]):04x}", text)
 
 
 @dataclass(frozen=True)
@@ -56,7 +65,7 @@ def cell(value: Any, kind: Kind) -> str:
         return f"{value:+,}"
     if isinstance(value, bool):
         return "yes" if value else "no"
-    return str(value)
+    return printable(str(value))
 
 
 def text_rows(table: Table) -> list[list[str]]:
@@ -75,8 +84,8 @@ def _tabulate(table: Table, tablefmt: str) -> str:
 def to_markdown(table: Table) -> str:
     """A GitHub markdown table (tabulate) with the footnotes below."""
     body = _tabulate(table, "github")
-    notes = "".join(f"\n- {note}" for note in table.footer)
-    return f"**{table.title}**\n\n{body}\n{notes}\n".rstrip() + "\n"
+    notes = "".join(f"\n- {printable(note)}" for note in table.footer)
+    return f"**{printable(table.title)}**\n\n{body}\n{notes}\n".rstrip() + "\n"
 
 
 def to_html(table: Table) -> str:

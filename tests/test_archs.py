@@ -148,3 +148,15 @@ def test_macs_never_decrease_when_alpha_or_resolution_grows(arch, a1, a2, r1, r2
 @given(archs, alphas, sides, st.integers(1, 5000))
 def test_layer_count_is_fixed(arch, alpha, res, classes):
     assert len(network(arch, alpha, res, classes).layers) == len(network(arch).layers)
+
+
+def test_the_builder_knows_each_family_spec_by_name():
+    """arch.builder.FAMILIES, which lets a command import only the family it builds, names every spec of
+    arch.v1 to arch.v4 in the order of SPECS (the order `--arch` errors list them in)."""
+    from mncost.arch import builder, v1, v2, v3, v4
+
+    families = {spec.name: module.__name__.rsplit(".", 1)[1] for module in (v1, v2, v3, v4) for spec in module.SPECS}
+    assert builder.FAMILIES == families
+    assert list(builder.FAMILIES) == ["v1", "v2", "v1-fullconv", "v1-shallow", *(s.name for s in v3.SPECS),
+                                      *(s.name for s in v4.SPECS)]
+    assert all(builder.SPECS[name] is builder.builtin_spec(name) for name in families)

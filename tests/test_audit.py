@@ -212,7 +212,7 @@ def test_cli_md_report_names_the_deviation(cli):
 @pytest.mark.parametrize("target, message, arch", [
     ("tests/nosuch.py:Net", "no such file", "v1"),
     (_target("Nope"), "has no 'Nope'", "v1"),
-    (_target("NOT_A_MODEL"), "not an nn.Module subclass or a factory", "v1"),
+    (_target("NOT_A_MODEL"), "is a builtins.int, not an nn.Module class or a function", "v1"),
     (_target("broken_factory"), "raised RuntimeError: weights file missing", "v1"),
     (_target("MobileNetV2(width="), "is invalid; use path/to/file.py:NAME", "v1"),
     (_target("MobileNetV2(width=__import__('os'))"), "arguments must be literals", "v1"),

@@ -260,7 +260,7 @@ def test_standard_library_and_torch_callables_are_refused_and_not_run(tmp_path, 
 
 def test_a_class_that_is_not_a_module_is_not_called(tmp_path, capsys):
     path = _model_file(tmp_path, "plain", "class Plain:\n    def __init__(self):\n        raise SystemExit(9)\n")
-    _one_error_line(*_run(["audit", f"{path}:Plain"], capsys), "not an nn.Module subclass or a factory")
+    _one_error_line(*_run(["audit", f"{path}:Plain"], capsys), "is a class, not an nn.Module subclass")
 
 
 def test_help_says_it_runs_your_code_and_needs_torch():

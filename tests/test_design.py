@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, replace
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -12,16 +14,22 @@ from hypothesis import strategies as st
 from conftest import ROOT, run_cli
 from mncost import MncostError, analyze, fit, load_spec, sweep, sweep_rows
 from mncost import totals
-from mncost.arch.builder import SPECS as BUILT_IN, build
-from mncost.arch.v1 import V1
+from mncost.arch.builder import SPECS as BUILT_IN, build, with_build
+from mncost.arch.stack import ROUNDING, divisible_width, floor_width
+from mncost.arch.v1 import V1, Separable
 from mncost.arch.v2 import V2
-from mncost.arch.v4 import SPECS as V4_SPECS
+from mncost.arch.v3 import BUILDS, SPECS as V3_SPECS
+from mncost.arch.v4 import SPECS as V4_SPECS, UIB, V4_CONV_SMALL, V4_HYBRID_LARGE
 from mncost.study.fit import ALPHA_GRID, pareto
 from mncost.study.sweep import parse_alphas, parse_count, parse_resolutions
 from mncost.cost.ops import total_cost
-from mncost.cost.totals import sweep_totals
+from mncost.cost.totals import EXACT_FLOAT, FIELDS, INT64_BOUND, _bound, _field_costs, sweep_totals
 
 SPECS = [*BUILT_IN.values(), load_spec(ROOT / "examples" / "v2-slim.toml")]
+# Every layout the sweep engine can meet: the built-ins, each [V3] spec as every implementation sizes it,
+# and every spec file shipped.
+EVERY_SPEC = [*BUILT_IN.values(), *(with_build(spec, name) for spec in V3_SPECS for name in BUILDS),
+              *(load_spec(path) for path in sorted((ROOT / "examples").glob("*.toml")))]
 
 
 @settings(max_examples=300, deadline=None)
@@ -209,17 +217,88 @@ def test_analysis_notebook_reprs():
     assert "| block17.project" in result._repr_markdown_()
 
 
-@settings(max_examples=60, deadline=None)
-@given(spec=st.sampled_from(SPECS), alphas=st.lists(st.floats(0.01, 3.0), min_size=1, max_size=4),
-       sizes=st.lists(st.tuples(st.integers(1, 300), st.integers(1, 300)), min_size=1, max_size=4),
-       classes=st.integers(1, 2000))
-def test_sweep_matrix_product_equals_the_layer_by_layer_engine(spec, alphas, sizes, classes):
+def assert_sweep_equals_the_engine(spec, alphas, sizes, classes):
+    """Every field of every (alpha, size) of sweep_totals equals the layer-by-layer engine's total."""
     t = sweep_totals(spec, alphas, sizes, classes)
+    computed = {name: getattr(t, name) for name in (*FIELDS, "params")}
     for i, alpha in enumerate(alphas):
         for j, size in enumerate(sizes):
             cost = analyze(spec, alpha, size, classes).totals
-            assert (int(t.macs[i, j]), int(t.params[i, j]), int(t.weights[i, j]), int(t.activations[i, j])) == \
-                (cost.macs, cost.params, cost.weights, cost.activations)
+            assert {name: int(value[i, j]) for name, value in computed.items()} == \
+                {**{name: getattr(cost, name) for name in FIELDS}, "params": cost.params}, (spec.name, alpha, size)
+
+
+@settings(max_examples=150, deadline=None)
+@given(spec=st.sampled_from(EVERY_SPEC),
+       alphas=st.lists(st.one_of(st.floats(0.01, 3.0), st.floats(3.0, 100.0)), min_size=1, max_size=5),
+       sizes=st.lists(st.tuples(st.integers(1, 300), st.integers(1, 300)), min_size=1, max_size=4),
+       classes=st.integers(1, 2000))
+def test_sweep_matrix_product_equals_the_layer_by_layer_engine(spec, alphas, sizes, classes):
+    """All alphas in one build (widths as arrays), all sizes in another: every spec, V3 build and spec file."""
+    assert_sweep_equals_the_engine(spec, alphas, sizes, classes)
+
+
+@pytest.mark.parametrize("spec", EVERY_SPEC, ids=lambda spec: f"{spec.name}-{spec.build}")
+def test_sweep_of_a_dense_alpha_grid_equals_the_engine(spec):
+    """Every rounding step between 0.05 and 2: each alpha's widths step on their own, in one build."""
+    alphas = parse_alphas("0.05:2:0.01")
+    t = sweep_totals(spec, alphas, [(224, 224)], 1000)
+    for i, alpha in enumerate(alphas):
+        cost = analyze(spec, alpha, 224).totals
+        assert (int(t.macs[i, 0]), int(t.params[i, 0]), int(t.activations[i, 0])) == \
+            (cost.macs, cost.params, cost.activations), alpha
+
+
+@settings(max_examples=300, deadline=None)
+@given(c=st.integers(1, 65536), alphas=st.lists(st.floats(0.001, 100.0), min_size=1, max_size=20))
+def test_rounding_rules_are_elementwise(c, alphas):
+    """A sweep's widths: each rule over an array of alphas (or of channels) equals the rule at each one."""
+    for rule in ROUNDING.values():
+        assert rule(c, np.array(alphas)).tolist() == [rule(c, alpha) for alpha in alphas]
+    channels = [floor_width(c, alpha) for alpha in alphas]
+    assert divisible_width(np.array(channels, dtype=float), 4.5).tolist() == \
+        [divisible_width(m, 4.5) for m in channels]  # [V4] expansions of the actual input
+
+
+def test_sweep_past_float64_whole_numbers_builds_alpha_by_alpha():
+    # 65,536 channels expanded 64x at alpha 100: a 1x1 cost passes 2^53, so the float64 build is not exact.
+    spec = replace(V4_CONV_SMALL, name="huge", rows=(UIB(0, 3, 1, 65536, 64.0, n=4),))
+    floats = build(spec, np.array([100.0, 1.0]), (1, 1), 1000)
+    assert _bound(_field_costs(floats)) >= EXACT_FLOAT
+    assert_sweep_equals_the_engine(spec, [100.0, 1.0], [(7, 5), (224, 224)], 1000)
+
+
+@pytest.mark.parametrize("spec,side,low,high", [
+    # attention's area_q x area_kv x heads x key_dim: past 2^53, so the sides are built in int64
+    (V4_HYBRID_LARGE, 65536, EXACT_FLOAT, INT64_BOUND),
+    # a 65,536-channel pointwise conv over 2^30 pixels: past int64's margin, so in Python integers
+    (replace(V1, name="wide", stem=65536, rows=(Separable(65536, 1),)), 65536, INT64_BOUND, math.inf),
+], ids=["int64-sides", "python-int-sides"])
+def test_sweep_past_float64_on_the_resolution_side(spec, side, low, high):
+    sides = np.array([float(side), 224.0])
+    assert low <= _bound(_field_costs(build(spec, 1.0, (sides, sides), 1000))) < high
+    assert_sweep_equals_the_engine(spec, [1.0, 0.5], [(side, side), (224, 224)], 1000)
+
+
+@dataclass(frozen=True)
+class WidthBranchRow:
+    """A row of a user's own that branches on a width: one build at many alphas cannot take that branch."""
+
+    c: int
+    s: int
+    n: int = 1
+
+    def add(self, stack, name, out, stride):
+        stack.conv(f"{name}.conv", out, 3, stride)
+        if stack.channels > 64:
+            stack.conv(f"{name}.wide", out, 1)
+
+
+def test_a_row_branching_on_a_width_is_built_alpha_by_alpha():
+    spec = replace(V1, name="branching", rows=(WidthBranchRow(128, 2), WidthBranchRow(256, 1)))
+    assert_sweep_equals_the_engine(spec, [0.75, 1.0, 2.0], [(224, 224), (33, 65)], 10)
+    with pytest.raises(ValueError, match="depends on alpha"):
+        sweep_totals(spec, [0.25, 1.0], [(224, 224)], 10)  # 32 channels at 0.25, 128 at 1: two layouts
 
 
 @dataclass(frozen=True)

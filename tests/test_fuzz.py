@@ -1,8 +1,11 @@
-"""Fuzzing the CLI (issue 10): any arguments and spec file give exit 0, 1 or 2, never a traceback, one line on exit 2."""
+"""Fuzzing the CLI (issues 10, 22): any arguments, spec file or TARGET model give exit 0, 1 or 2, never a
+traceback, one line on exit 2, valid JSON otherwise, no file written."""
 
 from __future__ import annotations
 
 import io
+import json
+import os
 import traceback
 from contextlib import redirect_stderr, redirect_stdout
 
@@ -141,3 +144,95 @@ def test_cli_never_tracebacks_and_errors_in_one_line(spec_path, case):
     if code == 2:
         assert err.count("\n") == 1 and err.startswith("mncost: error: "), (argv, err)
         assert out == "", (argv, out[:500])
+
+
+# ---------- TARGET models (issue 22): generated model files doing what user code does ----------
+
+# Lines of forward on x, a 1x3x16x16 input: the zoo's ops on 3 channels, then perhaps one that ends the map.
+MODEL_OPS = {
+    "conv": "x = self.conv(x)", "dw": "x = self.dw(x)", "bn": "x = self.bn(x)", "relu": "x = F.relu(x)",
+    "hswish": "x = F.hardswish(x)", "se": "x = x * torch.sigmoid(x.mean((2, 3), keepdim=True))",
+    "residual": "x = x + self.conv(x)", "pool": "x = F.avg_pool2d(x, 2)",
+    "matmul": "x = x @ x.transpose(-1, -2)", "softmax": "x = x.softmax(-1)",
+}
+MODEL_ENDS = {"none": "", "mean": "x = x.pow(2).mean()", "fc": "x = self.fc(F.adaptive_avg_pool2d(x, 1).flatten(1))",
+              "scalar-softmax": "x = x.sum().softmax(-1)"}
+# What user code does besides: prints (to sys.stdout, to descriptor 1, to stderr), warns, exits, raises,
+# forks (the child carries on), sleeps (past --timeout or not), runs a layer in a thread.
+MODEL_EVENTS = {
+    "print": "print('user print')", "fd1": "os.write(1, b'user fd 1\\n')", "stderr": "print('e', file=sys.stderr)",
+    "warn": "warnings.warn('user warning')", "exit0": "sys.exit(0)", "exit3": "sys.exit(3)",
+    "raise": "raise ValueError('user error')", "generator-exit": "raise GeneratorExit",
+    "ctrl-c": "raise KeyboardInterrupt", "fork": "os.fork()", "nap": "time.sleep(0.01)", "hang": "time.sleep(60)",
+    "thread": "t = threading.Thread(target=lambda: self.dw(torch.zeros(1, 3, 4, 4))); t.start(); t.join()",
+}
+MODEL_RETURNS = ["return x", "return None", "return (x, x)", "return {'out': x}", "return 3", "return [x]"]
+MODEL_FILE = """import os, sys, threading, time, warnings
+import torch
+import torch.nn.functional as F
+from torch import nn
+{at_import}
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        {at_init}
+        self.conv = nn.Conv2d(3, 3, 3, padding=1)
+        self.dw = nn.Conv2d(3, 3, 3, padding=1, groups=3)
+        self.bn = nn.BatchNorm2d(3)
+        self.fc = nn.Linear(3, 3)
+
+    def forward(self, x):
+        {forward}
+"""
+MODEL_COMMANDS = {"count": ["--input", "1x3x16x16"], "compare": ["--input", "1x3x16x16"],
+                  "latency": ["--input", "1x3x16x16"], "audit": ["--res", "16"]}
+
+
+@st.composite
+def model_files(draw) -> tuple[str, str]:
+    """(the model file's text, the command to run on it)."""
+    lines = [MODEL_OPS[op] for op in draw(st.lists(st.sampled_from(sorted(MODEL_OPS)), min_size=1, max_size=4))]
+    lines += [MODEL_ENDS[end] for end in [draw(st.sampled_from(sorted(MODEL_ENDS)))] if MODEL_ENDS[end]]
+    events = draw(st.lists(st.tuples(st.sampled_from(sorted(MODEL_EVENTS)), st.sampled_from(["import", "init", "forward"])),
+                           max_size=2))
+    where = {"import": [], "init": [], "forward": lines}
+    for event, place in events:
+        spot = where[place]
+        spot.insert(draw(st.integers(0, len(spot))), MODEL_EVENTS[event])
+    forward = "\n        ".join([*lines, draw(st.sampled_from(MODEL_RETURNS))])
+    text = MODEL_FILE.format(at_import="\n".join(where["import"]), at_init="\n        ".join(where["init"]) or "pass",
+                             forward=forward)
+    return text, draw(st.sampled_from(sorted(MODEL_COMMANDS)))
+
+
+@pytest.fixture(scope="module")
+def model_folder(tmp_path_factory):
+    import torch
+
+    torch.nn.functional.conv2d(torch.zeros(1, 3, 16, 16), torch.zeros(3, 3, 3, 3))  # kernels ready: no example
+    root = tmp_path_factory.mktemp("models")                                         # pays their set-up
+    (root / "work").mkdir()
+    return root
+
+
+@settings(max_examples=int(os.environ.get("FUZZ_MODELS", 40)), deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.function_scoped_fixture])
+@given(case=model_files())
+def test_target_models_never_traceback_nor_write_and_json_stays_valid(model_folder, monkeypatch, case):
+    text, command = case
+    path = model_folder / f"model_{len(list(model_folder.glob('model_*.py')))}.py"
+    path.write_text(text)
+    monkeypatch.chdir(model_folder / "work")
+    monkeypatch.setenv("MNCOST_CACHE_DIR", str(model_folder / "cache"))
+    argv = [command, f"{path}:Net", *MODEL_COMMANDS[command], "--timeout", "3", "--format", "json"]
+    code, out, err = run(argv)
+    event(f"{command} exit {code}")
+    assert code in (0, 1, 2), (text, code, err[-2000:])
+    assert "Traceback" not in err, (text, err[-2000:])
+    if code == 2:
+        assert out == "" and err.count("mncost: error: ") == 1, (text, out[:500], err)
+        assert err.strip().splitlines()[-1].startswith("mncost: error: "), (text, err)
+    else:
+        json.loads(out)
+    assert list((model_folder / "work").iterdir()) == [] and not (model_folder / "cache").exists()

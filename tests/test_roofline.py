@@ -188,8 +188,11 @@ def test_hw_this_measures_once_then_reads_the_cache(cli, tmp_path, monkeypatch):
     assert json.loads(second.stdout)["time_unit"] == "us"
     assert json.loads(second.stdout)["totals"]["time"] == pytest.approx(1e6 * sum(
         max(r["macs"] / hw["peak_macs"], r["bytes"] / hw["bandwidth"]) for r in layers))
-    (tmp_path / "hw.json").write_text("{not json")
-    assert "measuring" in cli(*args).stderr  # a damaged cache is measured again
+    cached["peak_macs"] = 0
+    (tmp_path / "hw.json").write_text(json.dumps(cached))  # mncost's own file, damaged: measured again
+    again = cli(*args)
+    assert again.returncode == 0 and "is damaged (peak_macs 0 is not" in again.stderr and "measuring" in again.stderr
+    assert json.loads((tmp_path / "hw.json").read_text())["peak_macs"] > 1e8
 
 
 def test_hw_this_checks_the_input_before_measuring(cli, tmp_path, monkeypatch):

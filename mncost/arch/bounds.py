@@ -9,10 +9,10 @@ import math
 import numbers
 import operator
 from decimal import Decimal
-from typing import Any
+from typing import Any, get_args
 
 from ..errors import MncostError
-from .layers import Size
+from .layers import Layer, Network, Op, Size
 
 # Bounds on user input (docs/errors.md): generous for any MobileNet, small enough that every count stays exact
 # and every number renders, and that a typo fails at once instead of building for minutes.
@@ -67,6 +67,13 @@ def check_bools(owner: Any, names: tuple[str, ...], label: str) -> None:
     for name in names:
         if not isinstance(getattr(owner, name), bool):
             raise SpecError(label, name, f"must be true or false, got {shown(getattr(owner, name))}")
+
+
+def check_choice(owner: Any, name: str, choices: tuple[str, ...], label: str) -> None:
+    """A field that must be one of a few names (a list, a table or a number is none of them)."""
+    value = getattr(owner, name)
+    if not isinstance(value, str) or value not in choices:
+        raise SpecError(label, name, f"must be one of {', '.join(choices)}, got {shown(value)}")
 
 
 def check_kernels(row: Any, label: str) -> None:
@@ -153,3 +160,42 @@ def parse_classes(classes: int | str) -> int:
     if value > MAX_CLASSES:
         raise MncostError(f"classes {shown(classes)} is too large; use at most {MAX_CLASSES:,}")
     return value
+
+
+def _layer_problem(layer: Any) -> str | None:
+    """What makes this no Layer mncost can cost (a field and its value), or None."""
+    if not isinstance(layer, Layer):
+        return f"must be a mncost Layer, got {shown(layer)}"
+    if layer.op not in get_args(Op):
+        return f"op: must be one of {', '.join(get_args(Op))}, got {shown(layer.op)}"
+    for name, low in (("in_channels", 1), ("out_channels", 1), ("kernel", 1), ("stride", 1), ("padding", 0),
+                      ("groups", 1)):
+        problem = integer_problem(getattr(layer, name), low, 10**12)
+        if problem:
+            return f"{name}: {problem}"
+    for name in ("input_size", "output_size", *(("kv_size",) if hasattr(layer, "kv_size") else ())):
+        size = getattr(layer, name)
+        if not isinstance(size, tuple) or len(size) != 2 or any(integer_problem(side, 1, 10**12) for side in size):
+            return f"{name}: must be a pair of positive integers (h, w), got {shown(size)}"
+    if layer.op == "conv2d" and (layer.in_channels % layer.groups or layer.out_channels % layer.groups):
+        return f"groups: {layer.groups} must divide in_channels {layer.in_channels} and out_channels {layer.out_channels}"
+    for name in ("bias", "norm"):
+        if not isinstance(getattr(layer, name), bool):
+            return f"{name}: must be true or false, got {shown(getattr(layer, name))}"
+    return None
+
+
+def check_network(net: Any) -> None:
+    """A Network (or one Layer) mncost can cost, else one MncostError naming the layer and field."""
+    if isinstance(net, Layer) or not isinstance(net, Network):
+        problem = _layer_problem(net)
+        if problem:
+            raise MncostError(f"layer {shown(getattr(net, 'name', ''))}: {problem}" if isinstance(net, Layer)
+                              else f"{problem.replace('a mncost Layer', 'a mncost Layer or Network')}")
+        return
+    if not isinstance(net.layers, tuple):
+        raise MncostError(f"network {shown(net.arch)}: layers must be a tuple of Layers, got {shown(net.layers)}")
+    for layer in net.layers:
+        problem = _layer_problem(layer)
+        if problem:
+            raise MncostError(f"network {shown(net.arch)}: layer {shown(getattr(layer, 'name', layer))}: {problem}")

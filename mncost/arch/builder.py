@@ -5,26 +5,54 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
+from importlib import import_module
+from typing import Any
 
 from ..errors import MncostError
-from . import v1, v2, v3, v4
 from .bounds import parse_alpha, parse_classes, parse_resolution, shown
 from .layers import Network, Size
 from .spec import Spec
-from .specfile import load_spec
-from .stack import ROUNDING, Stack
-from .v3 import BUILDS
+from .stack import ROUNDING, Stack, at_least, choose
 
-SPECS: dict[str, Spec] = {spec.name: spec for spec in (
-    v1.V1, v2.V2, v1.V1_FULLCONV, v1.V1_SHALLOW, *v3.SPECS, *v4.SPECS)}
+# Each built-in spec's name and the family module (arch.v1 ... arch.v4) whose SPECS hold it: a family is
+# imported when one of its specs is first asked for, so `mncost table --arch v1` builds no V4 spec.
+FAMILIES: dict[str, str] = {
+    "v1": "v1", "v2": "v2", "v1-fullconv": "v1", "v1-shallow": "v1",
+    **dict.fromkeys(("v3-large", "v3-small", "v3-large-minimal", "v3-small-minimal"), "v3"),
+    **dict.fromkeys(("v4-conv-small", "v4-conv-medium", "v4-conv-large", "v4-hybrid-medium", "v4-hybrid-large"), "v4"),
+}
+
+
+def builtin_spec(name: str) -> Spec:
+    """The built-in spec of this name (a key of FAMILIES)."""
+    family = import_module(f"{__package__}.{FAMILIES[name]}")
+    return next(spec for spec in family.SPECS if spec.name == name)
+
+
+def __getattr__(name: str) -> Any:
+    """SPECS: every built-in spec by name (this imports every family)."""
+    if name == "SPECS":
+        return {spec_name: builtin_spec(spec_name) for spec_name in FAMILIES}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _sizing(spec: Spec) -> Any:
+    """How the [V3] implementation a spec names sizes it at alpha != 1 (arch.v3.BUILDS); None for no build."""
+    if spec.build is None:
+        return None
+    from .v3 import BUILDS
+
+    if not isinstance(spec.build, str) or spec.build not in BUILDS:
+        raise MncostError(f"spec {shown(spec.name)}: build: must be one of {', '.join(BUILDS)}, got {shown(spec.build)}")
+    return BUILDS[spec.build]
 
 
 def build(spec: Spec, alpha: float, resolution: Size, num_classes: int) -> Network:
     """Lay out the spec's layers at this width multiplier, resolution and class count."""
     width = ROUNDING[spec.rounding]
-    sizing = BUILDS[spec.build] if spec.build else None
+    sizing = _sizing(spec)
     stack = Stack(resolution, spec.activation, alpha, sizing, spec.stem)
-    stem = spec.stem if alpha < spec.stem_fixed_below else width(spec.stem, alpha)
+    stem = choose(alpha < spec.stem_fixed_below, spec.stem, width(spec.stem, alpha))
     stack.conv("conv1", sizing.stem(spec.stem, alpha) if sizing else stem, 3, 2)
     index = 0
     for row in spec.rows:
@@ -34,7 +62,7 @@ def build(spec: Spec, alpha: float, resolution: Size, num_classes: int) -> Netwo
             stack.paper_channels = row.c
     if spec.head is not None:
         head = (sizing.widen(spec.head, sizing.last_conv, stack) if sizing
-                else width(spec.head, alpha if spec.thin_head else max(alpha, 1.0)))
+                else width(spec.head, alpha if spec.thin_head else at_least(alpha, 1.0)))
         stack.conv("conv2", head, 1)
     stack.pool("pool")
     if spec.pooled_head is not None:
@@ -50,22 +78,27 @@ def build(spec: Spec, alpha: float, resolution: Size, num_classes: int) -> Netwo
 def get_spec(arch: str | os.PathLike, build: str | None = None) -> Spec:
     """The built-in spec of this name, a spec file path ending in .toml, or a MncostError;
     `build` picks a [V3] spec's implementation (a key of BUILDS)."""
-    if isinstance(arch, str) and arch in SPECS:
-        spec = SPECS[arch]
+    if isinstance(arch, str) and arch in FAMILIES:
+        spec = builtin_spec(arch)
     elif isinstance(arch, (str, os.PathLike)) and os.fspath(arch).endswith(".toml"):
+        from .specfile import load_spec
+
         spec = load_spec(arch)
     else:
-        raise MncostError(f"unknown arch {shown(arch)}; use one of: {', '.join(SPECS)}, or a spec file path.toml")
+        raise MncostError(f"unknown arch {shown(arch)}; use one of: {', '.join(FAMILIES)}, or a spec file path.toml")
     return spec if build is None else with_build(spec, build)
 
 
 def with_build(spec: Spec, build: str) -> Spec:
     """The [V3] spec sized as the named implementation does at alpha != 1, or a MncostError."""
-    if build not in BUILDS:
+    from .v3 import BUILDS
+
+    if not isinstance(build, str) or build not in BUILDS:
         raise MncostError(f"unknown build {shown(build)}; use one of: {', '.join(BUILDS)}")
     if spec.build is None:
+        v3_archs = [name for name, family in FAMILIES.items() if family == "v3"]
         raise MncostError(f"arch {spec.name!r} has no builds; --build applies to the V3 archs "
-                          f"({', '.join(name for name, s in SPECS.items() if s.build)})")
+                          f"({', '.join(v3_archs)})")
     return replace(spec, build=build)
 
 

@@ -111,9 +111,10 @@ class Network:
 
 
 # [V4] Mobile MQA and layer scale: ops beyond conv, FC, pool and multiply, each its own Layer subclass.
+# NormLayer and LayerScaleLayer add no field: plain subclasses, they use Layer's dataclass methods as they
+# are (repr, eq and hash by class and fields) instead of generating them again at import.
 
 
-@dataclass(frozen=True)
 class NormLayer(Layer):
     """A BatchNorm on its own (op "batchnorm"): [V4]'s pre-norm of a Mobile MQA block."""
 
@@ -126,7 +127,6 @@ class NormLayer(Layer):
         return f"BN {self.in_channels}"
 
 
-@dataclass(frozen=True)
 class LayerScaleLayer(Layer):
     """A learned per-channel scale gamma (op "layerscale"), [V4]'s layer scale before the residual add."""
 

@@ -6,7 +6,7 @@ import numbers
 from dataclasses import dataclass, fields
 from typing import Protocol
 
-from .bounds import MAX_BLOCKS, MAX_CHANNELS, SpecError, check_bools, check_ints, integer_problem, shown
+from .bounds import MAX_BLOCKS, MAX_CHANNELS, SpecError, check_bools, check_choice, check_ints, integer_problem, shown
 from .stack import ROUNDING, Stack
 
 
@@ -75,8 +75,7 @@ class Spec:
         if isinstance(fixed_below, bool) or not isinstance(fixed_below, numbers.Real) or not fixed_below >= 0:
             raise fail("stem_fixed_below", f"must be a number >= 0 (inf: always fixed), got {shown(fixed_below)}")
         for name, choices in (("rounding", tuple(ROUNDING)), ("activation", ACTIVATIONS)):
-            if getattr(self, name) not in choices:
-                raise fail(name, f"must be one of {', '.join(choices)}, got {shown(getattr(self, name))}")
+            check_choice(self, name, choices, label)
         if isinstance(self.dropout, bool) or not isinstance(self.dropout, numbers.Real) or not 0 <= self.dropout < 1:
             raise fail("dropout", f"must be a number in [0, 1), got {shown(self.dropout)}")
         if not isinstance(self.notes, (tuple, list)) or not all(isinstance(note, str) for note in self.notes):

@@ -19,13 +19,12 @@ from .bounds import SpecError, shown
 from .spec import Row, Spec
 from .v1 import FullConv, Separable
 from .v2 import Bottleneck
-from .v3 import BUILDS, DEFAULT_BUILD, NONLINEARITY, Bneck
+from .v3 import BUILDS, DEFAULT_BUILD, Bneck
 from .v4 import UIB, ConvBN, FusedIB, MobileMQA
 
 MAX_BYTES = 1_000_000  # a spec file is a few hundred bytes; anything larger is not one
-# Row type -> (class, required keys, optional keys with defaults); the row classes validate the values,
-# except the [V3] bneck's se (true or false) and nl ("RE" or "HS"), checked here. The [V4] types take
-# TF Model Garden's block names (timm's: cn, er, uir, mqa).
+# Row type -> (class, required keys, optional keys with defaults); the row classes validate the values.
+# The [V4] types take TF Model Garden's block names (timm's: cn, er, uir, mqa).
 ROW_TYPES: dict[str, tuple[type, tuple[str, ...], dict[str, Any]]] = {
     "separable": (Separable, ("c", "s"), {"n": 1}),
     "bottleneck": (Bottleneck, ("t", "c", "n", "s"), {}),
@@ -74,17 +73,12 @@ class _Reader:
 def _row(reader: _Reader) -> Row:
     """One stage: a bottleneck when it has t, else separable, unless `type` says otherwise."""
     kind = reader.get("type", "bottleneck" if "t" in reader.table else "separable")
-    if kind not in ROW_TYPES:
+    if not isinstance(kind, str) or kind not in ROW_TYPES:
         raise reader.fail("type", f"must be one of {', '.join(ROW_TYPES)}, got {shown(kind)}")
     cls, required, optional = ROW_TYPES[kind]
     reader.unknown({"type", *required, *optional})
     values = {key: reader.get(key) for key in required}
     values.update({key: reader.get(key, default) for key, default in optional.items()})
-    if kind == "bneck":
-        if not isinstance(values["se"], bool):
-            raise reader.fail("se", f"must be true or false, got {shown(values['se'])}")
-        if values["nl"] not in NONLINEARITY:
-            raise reader.fail("nl", f"must be one of {', '.join(NONLINEARITY)}, got {shown(values['nl'])}")
     return reader.build(cls, **values)
 
 
@@ -95,7 +89,7 @@ def _build(top: _Reader, rows: list[Row]) -> str | None:
             raise top.fail("build", "applies only to a spec with bneck stages")
         return None
     build = top.get("build", DEFAULT_BUILD)
-    if build not in BUILDS:
+    if not isinstance(build, str) or build not in BUILDS:
         raise top.fail("build", f"must be one of {', '.join(BUILDS)}, got {shown(build)}")
     return build
 
@@ -143,7 +137,7 @@ def _read_text(path: str | Path) -> str:
     if len(data) > MAX_BYTES:
         raise MncostError(f"spec file {path}: larger than {MAX_BYTES:,} bytes; a spec file is a short TOML table")
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8-sig")  # a byte order mark, as some editors write, is no content
     except UnicodeDecodeError as error:
         raise MncostError(f"spec file {path}: not UTF-8 text ({error.reason} at byte {error.start})") from None
 

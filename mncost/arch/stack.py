@@ -1,4 +1,10 @@
-"""The width rounding rules and the Stack that block rows append their layers to."""
+"""The width rounding rules and the Stack that block rows append their layers to.
+
+The rules are elementwise: alpha may be a numpy array holding every alpha of a sweep, and the
+widths are then float64 arrays of whole numbers, so that one build lays the network out at every
+alpha at once (mncost.cost.totals). at_least, choose and same are the branches a row or the builder
+takes on a width or on alpha, written so that they hold for one value and for such an array alike.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +13,47 @@ from typing import Any, Callable
 from .layers import Layer, Size, conv_output_size
 
 
-def floor_width(c: int, alpha: float) -> int:
+def _scalar(x: Any) -> bool:
+    return isinstance(x, (int, float))
+
+
+def _whole(x: Any) -> Any:
+    """int(x) for x >= 0; over an array, floor(x) kept as float64 (exact for whole numbers below 2^53)."""
+    return int(x) if _scalar(x) else x // 1
+
+
+def at_least(x: Any, low: float) -> Any:
+    """max(x, low), elementwise over an array."""
+    return max(x, low) if _scalar(x) else x.clip(min=low)
+
+
+def choose(condition: Any, if_true: Any, if_false: Any) -> Any:
+    """if_true where condition holds, else if_false, elementwise over an array condition."""
+    if getattr(condition, "ndim", 0) == 0:
+        return if_true if condition else if_false
+    return if_false + (if_true - if_false) * condition
+
+
+def same(a: Any, b: Any) -> bool:
+    """a == b for two widths; over arrays, equal at every alpha. A build at many alphas serves only their
+    costs, which no residual add (the one thing decided by it) changes."""
+    equal = a == b
+    return bool(equal.all()) if hasattr(equal, "all") else equal
+
+
+def floor_width(c: int, alpha: Any) -> Any:
     """[V1] reference rounding: max(int(c * alpha), 8)."""
-    return max(int(c * alpha), 8)
+    return at_least(_whole(c * alpha), 8)
 
 
-def divisible_width(c: int, alpha: float, divisor: int = 8) -> int:
+def divisible_width(c: Any, alpha: Any, divisor: int = 8) -> Any:
     """[V2] reference rounding: nearest multiple of 8, at least 8, never 10% below c * alpha."""
     v = c * alpha
-    rounded = max(divisor, int(v + divisor / 2) // divisor * divisor)
-    return rounded + divisor if rounded < 0.9 * v else rounded
+    rounded = at_least(_whole(v + divisor / 2) // divisor * divisor, divisor)
+    return rounded + divisor * (rounded < 0.9 * v)
 
 
-ROUNDING: dict[str, Callable[[int, float], int]] = {"floor": floor_width, "divisible": divisible_width}
+ROUNDING: dict[str, Callable[[int, Any], Any]] = {"floor": floor_width, "divisible": divisible_width}
 
 
 class Stack:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from .bounds import check_row
 from .spec import Spec
-from .stack import Stack
+from .stack import Stack, same
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class Bottleneck:
 
     def add(self, stack: Stack, name: str, out: int, stride: int) -> None:
         first, hidden = f"{name}.dw", stack.channels * self.t
-        residual = stride == 1 and stack.channels == out
+        residual = stride == 1 and same(stack.channels, out)
         if self.t != 1:  # [V2]: with t = 1 there is no expand conv
             first = f"{name}.expand"
             stack.conv(first, hidden, 1)

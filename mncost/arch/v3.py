@@ -6,9 +6,18 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-from .bounds import MAX_BLOCKS, MAX_CHANNELS, MAX_KERNEL, MAX_STRIDE, check_ints, check_kernels
+from .bounds import (
+    MAX_BLOCKS,
+    MAX_CHANNELS,
+    MAX_KERNEL,
+    MAX_STRIDE,
+    check_bools,
+    check_choice,
+    check_ints,
+    check_kernels,
+)
 from .spec import Spec
-from .stack import Stack, divisible_width
+from .stack import Stack, at_least, choose, divisible_width, same
 
 NONLINEARITY = {"RE": "relu", "HS": "hswish"}  # [V3] Tables 1-2, column NL
 
@@ -31,6 +40,8 @@ class Bneck:
         check_ints(self, {"k": (1, MAX_KERNEL), "exp": (1, MAX_CHANNELS), "out": (1, MAX_CHANNELS),
                            "s": (1, MAX_STRIDE), "n": (1, MAX_BLOCKS)}, "Bneck row")
         check_kernels(self, "Bneck row")
+        check_bools(self, ("se",), "Bneck row")
+        check_choice(self, "nl", tuple(NONLINEARITY), "Bneck row")
 
     @property
     def c(self) -> int:
@@ -39,10 +50,13 @@ class Bneck:
 
     def add(self, stack: Stack, name: str, out: int, stride: int) -> None:
         act, build = NONLINEARITY[self.nl], stack.build or BUILDS[DEFAULT_BUILD]
-        hidden = build.widen(self.exp, build.expansion, stack)
-        first, residual = f"{name}.dw", stride == 1 and stack.channels == out
-        # Whether a block has an expand conv is the paper's choice (exp != in), never alpha's.
-        if self.exp != stack.paper_channels:
+        # Whether a block has an expand conv is the paper's choice (exp != in), never alpha's. Without one,
+        # the depthwise conv runs on the input as it is, at the input's width (as in every implementation):
+        # at alpha != 1 a spec's rounding may have made that width other than the build's expansion width.
+        expands = self.exp != stack.paper_channels
+        hidden = build.widen(self.exp, build.expansion, stack) if expands else stack.channels
+        first, residual = f"{name}.dw", stride == 1 and same(stack.channels, out)
+        if expands:
             first = f"{name}.expand"
             stack.conv(first, hidden, 1, activation=act)
         stack.conv(f"{name}.dw", hidden, self.k, stride, groups=hidden, activation=act)
@@ -77,10 +91,10 @@ class V3Build:
         return divisible_width(stack.channels, paper_width / stack.paper_channels)
 
     def stem(self, paper_width: int, alpha: float) -> int:
-        return paper_width if alpha < self.stem_fixed_below else divisible_width(paper_width, alpha)
+        return choose(alpha < self.stem_fixed_below, paper_width, divisible_width(paper_width, alpha))
 
     def head(self, paper_width: int, alpha: float) -> int:
-        scale = {"alpha": alpha, "fixed": 1.0, "grows": max(alpha, 1.0)}[self.pooled_head]
+        scale = {"alpha": alpha, "fixed": 1.0, "grows": at_least(alpha, 1.0)}[self.pooled_head]
         return divisible_width(paper_width, scale)
 
 

@@ -171,6 +171,21 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
 
 PAPER = CONVENTIONS["paper"]
 
+
+def _timm(fvcore: Convention) -> Convention:
+    """timm's published figures: fvcore's rules (whatever they grow to) plus the attention matmuls."""
+    return replace(
+        fvcore, name="timm", tool="timm's published GMACs (results/benchmark-*.csv, model cards)",
+        rule="timm's benchmark.py runs fvcore's FlopCountAnalysis: the fvcore preset's total, plus the two matmuls "
+             "of F.scaled_dot_product_attention (Q K^T and A V), which timm's published figures include and fvcore "
+             "alone skips; printed as round(total / 1e9, 2) GMACs; params = sum(p.numel()), printed "
+             "round(params / 1e6, 2); a re-parameterisable model (mobileone, repvit, fastvit) is counted after "
+             "reparameterize_model(), as benchmark.py --reparam does",
+        unit="MACs", ops={**(fvcore.ops or {}), "attention": 1}, package=None, version=None)
+
+
+CONVENTIONS["timm"] = _timm(CONVENTIONS["fvcore"])
+
 # [V3]'s extra ops. Each preset's tool skips them on the module mncost builds (and on torchvision's
 # and timm's): no hook or handle for Hardswish / Hardsigmoid, the SE scale written `x * gate`.
 V3_TERMS = ("hardswish", "hardsigmoid", "se_mul", "se_pool")
@@ -223,6 +238,8 @@ def with_classes(net: Network, classes: int) -> Network:
     if not weighted:  # no classifier to resize
         return net
     last, k = weighted[-1], net.num_classes
+    if net.layers[last].groups > 1:  # a traced model ending in a grouped conv: no classifier to resize
+        return net
     layers = [layer if i < last else _resized(replace(
         layer, out_channels=classes if layer.out_channels == k else layer.out_channels,
         in_channels=classes if i > last and layer.in_channels == k else layer.in_channels), k, classes)

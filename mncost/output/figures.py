@@ -159,9 +159,11 @@ def grid_rooflines(arch: str | Spec, result: Roofline) -> list[Roofline]:
 
 
 def write_latency_figures(arch: str | Spec, result: Roofline, out: str) -> list:
-    """Write <name>-roofline.svg (this network's layers) and <name>-latency.svg (mult-adds vs time over a grid)."""
-    from .files import write_files
+    """Write <name>-roofline.svg (this network's layers) and <name>-latency.svg (mult-adds vs time over a grid)
+    into out, the name made safe for a file name (mncost.output.files.safe_name)."""
+    from .files import safe_name, write_files
 
-    name = result.network.arch
+    name = safe_name(result.network.arch)
     return write_files({f"{name}-roofline.svg": roofline_figure(result),
-                        f"{name}-latency.svg": latency_figure(grid_rooflines(arch, result))}, out)
+                        f"{name}-latency.svg": latency_figure(grid_rooflines(arch, result))}, out,
+                       "mncost latency --plot", "move it or choose another --plot folder")

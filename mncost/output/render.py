@@ -1,18 +1,15 @@
 """A Table (mncost.table) on the terminal, fitted to its width, or written as markdown, csv or json.
 
-rich and tabulate are imported only when their format is asked for.
+rich, tabulate, csv and json are imported only when their format is asked for.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from dataclasses import replace
 from enum import Enum
 from typing import Any
 
-from ..table import Table, text_rows, to_markdown
+from ..table import Table, printable, text_rows, to_markdown
 
 
 class Format(str, Enum):
@@ -45,7 +42,7 @@ def to_rich(table: Table, compact: bool = False, hidden: tuple[str, ...] = (), w
         names = ", ".join(c.header for c in table.columns if c.key in hidden)
         footer.append(f"Not shown at this width: {names} (--wide, or --format md, csv or json, shows every column).")
     style = {"box": box.SIMPLE_HEAD, "show_edge": False, "pad_edge": False, "collapse_padding": True} if compact else {}
-    rich_table = RichTable(title=escape(table.title), caption=escape("\n".join(footer)) or None,
+    rich_table = RichTable(title=escape(printable(table.title)), caption=escape(printable("\n".join(footer))) or None,
                            caption_justify="left", **style)
     for n, j in enumerate(keep):
         c = table.columns[j]
@@ -150,7 +147,7 @@ def print_rich(*tables: Table, wide: bool = False) -> None:
 
     from rich.console import Console
 
-    console = Console()
+    console = Console(emoji=False)  # like every cell, a title or note is shown as written (:name: too)
     natural = wide or (not console.is_terminal and "COLUMNS" not in os.environ)
     width = console.width
     if natural:  # a table does not expand: it prints at its natural width, in one pass
@@ -164,17 +161,23 @@ def print_rich(*tables: Table, wide: bool = False) -> None:
 
 def to_csv(table: Table) -> str:
     """The rows as CSV with exact values; sizes as HxW."""
+    import csv
+    import io
+
     out = io.StringIO()
     keys = list(table.rows[0]) if table.rows else [c.key for c in table.columns]  # no rows: still the header
     writer = csv.DictWriter(out, fieldnames=keys, lineterminator="\n")
     writer.writeheader()
     for row in table.rows:
-        writer.writerow({k: "x".join(map(str, v)) if isinstance(v, (list, tuple)) else v for k, v in row.items()})
+        writer.writerow({k: "x".join(map(str, v)) if isinstance(v, (list, tuple)) else
+                         printable(v) if isinstance(v, str) else v for k, v in row.items()})
     return out.getvalue()
 
 
 def to_json(payload: Any) -> str:
     """Exact JSON, indented."""
+    import json
+
     return json.dumps(payload, indent=2) + "\n"
 
 

@@ -40,8 +40,9 @@ def _arch_report(arch: str) -> str:
 def _paper_report() -> str:
     parts = [f"{HEADER}# The papers' tables, rebuilt\n\n[Index](README.md)\n\n"
              "Every published figure beside the value mncost computes at the printed precision. "
-             "Match: the printed figure equals the computed value rounded (half up) or truncated to its "
-             "precision; the note says when truncation was needed, and why a figure misses where that is known.\n"]
+             "Match: the printed figure equals the computed value under the table's one rounding rule (its "
+             "footer); every miss has a note that starts with the kind of its reason (misprint, rounding, "
+             "convention, inconsistent, candidate, unexplained).\n"]
     for table in paper_tables():
         parts.append(f"\n## {table.id}\n\n{to_markdown(table.to_table())}")
     parts.append("\n## Accuracy against cost, [SLIM] checkpoints\n\n"

@@ -3,9 +3,13 @@
 Values are strings exactly as printed (their digits give the precision a
 computed value is compared at). Keys: macs_m (million mult-adds), params_m
 (million params), top1 (ImageNet top-1 %), macs_share / params_share (% per
-layer type), channels and memory_k (K = 1000 bytes of 16-bit activations).
+layer type), channels and memory_k (K = 1000 bytes of 16-bit activations),
+macs_g ([V4], G), params (an exact count), ops_g (torchvision's GFLOPS), gmacs and
+macts_m (timm's GMACs and million activations).
 [V1] Howard et al. 2017 (arXiv:1704.04861), [V2] Sandler et al. 2018
-(arXiv:1801.04381), [SLIM] tensorflow/models research/slim reference tables.
+(arXiv:1801.04381), [V3] Howard et al. 2019 (arXiv:1905.02244), [V4] Qin et al.
+2024 (arXiv:2404.10518), [SLIM] tensorflow/models research/slim reference tables;
+Keras Applications, torchvision and timm as cited where their figures are.
 """
 
 from __future__ import annotations
@@ -79,6 +83,15 @@ V1_TABLE9 = Source("[V1] Table 9", "Smaller MobileNet Comparison to Popular Mode
     ("AlexNet", _cost("57.2", "720", "60")),
 ))
 
+V1_TABLE10 = Source("[V1] Table 10", "MobileNet for Stanford Dogs", (
+    ("Inception V3", _cost("84", "5000", "23.2")),
+    ("1.0 MobileNet-224", _cost("83.3", "569", "3.3")),
+    ("0.75 MobileNet-224", _cost("81.9", "325", "1.9")),
+    ("1.0 MobileNet-192", _cost("81.9", "418", "3.3")),
+    ("0.75 MobileNet-192", _cost("80.5", "239", "1.9")),
+))
+STANFORD_DOGS_CLASSES = 120
+
 V2_TABLE4 = Source("[V2] Table 4", "Performance on ImageNet, comparison for different networks", (
     ("MobileNetV1", _cost("70.6", "575", "4.2")),
     ("ShuffleNet (1.5)", _cost("71.5", "292", "3.4")),
@@ -88,7 +101,9 @@ V2_TABLE4 = Source("[V2] Table 4", "Performance on ImageNet, comparison for diff
     ("MobileNetV2 (1.4)", _cost("74.7", "585", "6.9")),
 ))
 
-# [V2] Table 3: max channels / memory (K, 16-bit activations) at each spatial resolution.
+# [V2] Table 3: max channels / memory (K, 16-bit activations) at each spatial resolution. Two printings exist:
+# this one (the arXiv version as ar5iv renders it; its caption points to "the trick described in Section 4")
+# is quoted; the other (its caption: "Section 5") prints 1 / O(1) at 112x112 and a max of 800K / 200K.
 V2_TABLE3 = Source("[V2] Table 3", "Max channels / memory (Kb) materialized at each spatial resolution", (
     ("MobileNetV1 112x112", {"channels": "64", "memory_k": "1600"}),
     ("MobileNetV1 56x56", {"channels": "128", "memory_k": "800"}),
@@ -105,6 +120,12 @@ V2_TABLE3 = Source("[V2] Table 3", "Max channels / memory (Kb) materialized at e
     ("MobileNetV2 1x1", {"channels": "1280", "memory_k": "2"}),
     ("MobileNetV2 max", {"memory_k": "400"}),
 ))
+V2_TABLE3_OTHER = (  # the other printing's rows where it differs; its 112x112 cells read "1 / O(1)"
+    ("MobileNetV1 112x112 (other printing)", {"channels": "1"}),
+    ("MobileNetV1 max (other printing)", {"memory_k": "800"}),
+    ("MobileNetV2 112x112 (other printing)", {"channels": "1"}),
+    ("MobileNetV2 max (other printing)", {"memory_k": "200"}),
+)
 
 # [V4] Qin et al. 2024 (arXiv:2404.10518) Table 6: ImageNet-1k top-1, params (M), MACs (G) at each model's
 # input size, and latency (ms) on seven targets; "-" and "Failed" are printed, not numbers.
@@ -217,9 +238,159 @@ V3_CHECKPOINTS = (
 )
 V3_CHECKPOINTS_SOURCE = Source("[SLIM] mobilenet/README.md", "MobileNet V3 reference checkpoints (float)", ())
 
-# torchvision's weights metadata (torchvision/models/mobilenetv3.py): num_params and _ops (GFLOPS).
-V3_TORCHVISION = Source("torchvision weights metadata", "MobileNetV3 num_params and GFLOPS (convention check)", (
+# [V3] Appendix A, Table 9 ("Floating point performance for Large and Small V3 models"): "large 224/1.0" is
+# size, resolution / multiplier. The earlier arXiv version (whose Table 3 prints Small 66 M / 2.9 M and Pixel-1
+# latencies 66 / 50 ms for Large; transcription in the code index, file id 38048214849) has 20 rows; the current
+# one (file id 70253733526) prints the same Large rows and other Small rows, given here where they differ.
+def _appendix(table: str, suffix: str = "") -> tuple[tuple[str, Printed], ...]:
+    rows = []
+    for line in table.strip().splitlines():
+        label, top1, macs, params = line.rsplit(maxsplit=3)
+        rows.append((label + suffix, _cost(top1, macs, params)))
+    return tuple(rows)
+
+
+V3_TABLE9 = Source("[V3] Table 9 (earlier arXiv version)", "Large and Small V3 models by multiplier and resolution",
+                   _appendix("""
+large 224/1.25 76.6 356 7.5
+large 224/1.0 75.2 217 5.4
+large 224/0.75 73.3 155 4.0
+large 224/0.5 68.8 69 2.6
+large 224/0.35 64.2 40 2.2
+large 256/1.0 76.0 282 5.4
+large 192/1.0 73.7 160 5.4
+large 160/1.0 71.7 112 5.4
+large 128/1.0 68.4 73 5.4
+large 96/1.0 63.3 43 5.4
+small 224/1.25 70.4 91 3.6
+small 224/1.0 67.5 66 2.9
+small 224/0.75 65.4 44 2.4
+small 224/0.5 58.0 23 1.9
+small 224/0.35 49.8 13 1.7
+small 256/1.0 68.5 74 2.9
+small 192/1.0 65.4 42 2.9
+small 160/1.0 62.8 30 2.9
+small 128/1.0 57.3 20 2.9
+small 96/1.0 51.7 12 2.9
+""") + _appendix("""
+small 224/1.25 70.4 91 3.6
+small 224/1.0 67.5 57 2.5
+small 224/0.75 65.4 44 2.0
+small 224/0.5 58.0 21 1.6
+small 224/0.35 49.8 12 1.4
+small 256/1.0 68.5 74 2.5
+small 160/1.0 62.8 30 2.5
+small 128/1.0 57.3 20 2.5
+small 96/1.0 51.7 12 2.5
+""", " (current version)"))
+
+# Keras Applications, keras-team/keras-io templates/api/applications/index.md: the table at commit 01b6d6c4
+# prints exact params (and top-1 as a fraction), the one at e7be306b rounds them to 0.1 M.
+KERAS = Source("Keras Applications (keras.io)", "MobileNet and MobileNetV2 params, model.summary()'s Total params", (
+    ("MobileNet (01b6d6c4)", {"top1": "70.4", "params": "4253864"}),
+    ("MobileNetV2 (01b6d6c4)", {"top1": "71.3", "params": "3538984"}),
+    ("MobileNet (e7be306b)", {"top1": "70.4", "params_m": "4.3"}),
+    ("MobileNetV2 (e7be306b)", {"top1": "71.3", "params_m": "3.5"}),
+))
+
+# keras-team/keras keras/src/applications/mobilenet_v3.py (commit 08995a40), the docstring's table of the V3
+# checkpoints (named there mobilenet_v3_large_1.0_224 ...; here by Keras's functions, MobileNetV3Large and Small).
+KERAS_V3 = Source("Keras Applications (mobilenet_v3.py docstring)", "MobileNetV3 checkpoints", (
+    ("MobileNetV3Large 1.0 224", _cost("75.6", "217", "5.4")),
+    ("MobileNetV3Large 0.75 224", _cost("73.3", "155", "4.0")),
+    ("MobileNetV3Large minimalistic 1.0 224", _cost("72.3", "209", "3.9")),
+    ("MobileNetV3Small 1.0 224", _cost("68.1", "66", "2.9")),
+    ("MobileNetV3Small 0.75 224", _cost("65.4", "44", "2.4")),
+    ("MobileNetV3Small minimalistic 1.0 224", _cost("61.9", "65", "2.0")),
+))
+
+# torchvision's weights metadata (torchvision/models/mobilenetv2.py and mobilenetv3.py, the weights API):
+# num_params and _ops, the "GFLOPS" of the docs' table; every weight of a model prints the same two.
+TORCHVISION = Source("torchvision weights metadata", "MobileNetV2 and V3 num_params and GFLOPS", (
+    ("mobilenet_v2", {"params": "3504872", "ops_g": "0.301"}),
     ("mobilenet_v3_large", {"params": "5483032", "ops_g": "0.217"}),
     ("mobilenet_v3_small", {"params": "2542856", "ops_g": "0.057"}),
 ))
 
+
+@dataclass(frozen=True)
+class TimmFigure:
+    """One row of timm's benchmark results: a model at one input size, its GMACs, params (M), activations (M)."""
+
+    model: str
+    resolution: int
+    gmacs: str
+    params_m: str
+    macts_m: str
+
+
+def _timm(table: str) -> tuple[TimmFigure, ...]:
+    rows = []
+    for line in table.strip().splitlines():
+        model, cells = line.split(":")
+        rows += [TimmFigure(model, int(res), *values) for res, *values in (c.split() for c in cells.split("|"))]
+    return tuple(rows)
+
+
+# huggingface/pytorch-image-models results/benchmark-infer-amp-nchw-pt291-cu128-4090.csv at commit 90cae8c5
+# (its last change; the model cards print the same figures): infer_gmacs, param_count and infer_macts, written by
+# benchmark.py as round(x / 1e9, 2) and round(x / 1e6, 2) of fvcore's totals and sum(p.numel()). The CSV prints
+# Python floats, whose repr drops trailing zeros ("1.0" is 1.00): they are written here at their two decimals.
+# The MobileNet family (but mobilenetv5, 20 to 436 GMACs) and a few other mobile models.
+TIMM_SOURCE = Source("timm results/benchmark-infer-amp-nchw-pt291-cu128-4090.csv @ 90cae8c5",
+                     "MobileNets as timm publishes them: GMACs, params and activations", ())
+TIMM_FIGURES = _timm("""
+efficientnet_b0: 224 0.40 5.29 6.75 | 256 0.52 5.29 8.81
+efficientvit_b0: 224 0.10 3.41 2.87
+fbnetc_100: 224 0.40 5.57 6.51
+ghostnet_100: 224 0.15 5.18 3.55
+hardcorenas_a: 224 0.23 5.26 4.38
+lcnet_100: 224 0.16 2.95 2.52
+mnasnet_100: 224 0.33 4.38 5.46
+mobilenet_edgetpu_100: 224 1.00 4.09 5.75
+mobilenet_edgetpu_v2_l: 224 2.55 10.92 9.05
+mobilenet_edgetpu_v2_m: 224 1.85 8.46 8.15 | 256 2.42 8.46 10.65
+mobilenet_edgetpu_v2_s: 224 1.21 5.99 6.60
+mobilenet_edgetpu_v2_xs: 224 0.70 4.46 4.80
+mobilenetv1_100: 224 0.58 4.23 5.04 | 256 0.76 4.23 6.59
+mobilenetv1_100h: 224 0.63 5.28 5.09 | 256 0.82 5.28 6.65
+mobilenetv1_125: 224 0.89 6.27 6.30 | 256 1.16 6.27 8.23
+mobilenetv2_035: 224 0.07 1.68 2.86
+mobilenetv2_050: 224 0.10 1.97 3.64
+mobilenetv2_075: 224 0.22 2.64 5.86
+mobilenetv2_100: 224 0.31 3.50 6.68
+mobilenetv2_110d: 224 0.45 4.52 8.71
+mobilenetv2_120d: 224 0.69 5.83 11.97
+mobilenetv2_140: 224 0.60 6.11 9.57
+mobilenetv3_large_075: 224 0.16 3.99 4.00
+mobilenetv3_large_100: 224 0.23 5.48 4.41 | 256 0.29 5.48 5.75
+mobilenetv3_large_150d: 256 1.03 14.62 12.35 | 320 1.61 14.62 19.29
+mobilenetv3_rw: 224 0.23 5.48 4.41
+mobilenetv3_small_050: 224 0.03 1.59 0.92
+mobilenetv3_small_075: 224 0.05 2.04 1.30
+mobilenetv3_small_100: 224 0.06 2.54 1.42
+mobilenetv4_conv_aa_large: 384 7.07 32.59 32.29 | 448 9.63 32.59 43.94 | 480 11.05 32.59 50.45
+mobilenetv4_conv_aa_large: 544 14.19 32.59 64.79
+mobilenetv4_conv_aa_medium: 256 1.58 9.72 10.30
+mobilenetv4_conv_blur_medium: 224 1.22 9.72 8.58 | 256 1.59 9.72 11.20
+mobilenetv4_conv_large: 256 2.86 32.59 12.14 | 320 4.47 32.59 18.97 | 384 6.43 32.59 27.31
+mobilenetv4_conv_large: 448 8.75 32.59 37.17
+mobilenetv4_conv_medium: 224 0.84 9.72 5.80 | 256 1.10 9.72 7.58 | 320 1.71 9.72 11.84 | 384 2.46 9.72 17.05
+mobilenetv4_conv_small: 224 0.19 3.77 1.97 | 256 0.25 3.77 2.57 | 320 0.39 3.77 4.01
+mobilenetv4_conv_small_035: 224 0.05 1.91 0.98 | 256 0.06 1.91 1.28
+mobilenetv4_conv_small_050: 224 0.07 2.24 1.18 | 256 0.09 2.24 1.55
+mobilenetv4_hybrid_large: 384 7.77 37.76 34.52 | 448 10.74 37.76 48.61
+mobilenetv4_hybrid_large_075: 256 2.06 22.75 11.64
+mobilenetv4_hybrid_medium: 224 0.98 11.07 6.84 | 256 1.29 11.07 9.01 | 320 2.05 11.07 14.36
+mobilenetv4_hybrid_medium: 384 3.01 11.07 21.18 | 448 4.20 11.07 29.64
+mobilenetv4_hybrid_medium_075: 224 0.66 7.31 5.65
+mobileone_s0: 224 0.28 2.08 3.79
+mobilevitv2_050: 256 0.48 1.37 8.04
+tf_mobilenetv3_large_075: 224 0.16 3.99 4.00
+tf_mobilenetv3_large_100: 224 0.23 5.48 4.41
+tf_mobilenetv3_large_minimal_100: 224 0.22 3.92 4.40
+tf_mobilenetv3_small_075: 224 0.05 2.04 1.30
+tf_mobilenetv3_small_100: 224 0.06 2.54 1.42
+tf_mobilenetv3_small_minimal_100: 224 0.06 2.04 1.41
+tinynet_a: 192 0.35 6.19 5.41
+""")

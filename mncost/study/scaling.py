@@ -12,10 +12,11 @@ from ..arch.spec import Spec
 from ..cost.ops import MACS
 from ..cost.totals import spec_totals
 from ..table import Column, Table
-from .sweep import parse_alphas, parse_resolutions, resolution_label
+from .sweep import check_grid, parse_alphas, parse_resolutions, resolution_label
 
 DEFAULT_ALPHAS = "1.0,0.75,0.5,0.25"
 DEFAULT_RESOLUTIONS = "224,192,160,128"
+MAX_CELLS = 10_000  # a table of one row per alpha and one column per resolution: 100 x 100 at most
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ def scaling_grid(arch: str | Spec = "v1", alphas: str | list = DEFAULT_ALPHAS, r
     alpha_list, res_list = parse_alphas(alphas), parse_resolutions(resolutions)
     n_classes = parse_classes(classes)
     alpha_list, res_list = list(dict.fromkeys(alpha_list)), list(dict.fromkeys(res_list))
+    check_grid("the scaling grid", MAX_CELLS, alphas=len(alpha_list), resolutions=len(res_list))
     spec = arch if isinstance(arch, Spec) else get_spec(arch)
     cells = []
     for alpha in alpha_list:

@@ -8,6 +8,7 @@ grid (0.25:1:0.25 is 0.25, 0.5, 0.75, 1.0; 96:224:48 is 96, 144, 192), so
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable, Iterable, TypeVar
 
@@ -28,14 +29,17 @@ MAX_COUNT = 10**30  # a budget beyond any network mncost can lay out
 T = TypeVar("T")
 
 
-def _each(values: Any, parse: Callable[[Any], T]) -> list[T]:
-    """parse over a list, tuple or other iterable; a single value (a number, None, bytes) parsed alone."""
+def _each(values: Any, parse: Callable[[Any], T], what: str) -> list[T]:
+    """parse over a list, tuple or other iterable, at least one value; a single value (a number, None,
+    bytes) parsed alone."""
     if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
         return [parse(values)]
     try:
         items = list(values)
     except TypeError:  # a 0-d numpy array
         return [parse(values)]
+    if not items:
+        raise MncostError(f"the {what} grid is empty; give at least one value")
     return [parse(value) for value in items]
 
 
@@ -77,7 +81,7 @@ def _items(text: str, what: str) -> list[str]:
 def parse_alphas(alphas: str | float | Iterable[float | str]) -> list[float]:
     """Width multipliers from '0.25:1.4:0.05,1.3', a number, or an iterable of numbers."""
     if not isinstance(alphas, str):
-        return _each(alphas, parse_alpha)
+        return _each(alphas, parse_alpha, "alpha")
     values: list[float] = []
     for item in _items(alphas, "alpha"):
         if ":" in item:
@@ -90,7 +94,7 @@ def parse_alphas(alphas: str | float | Iterable[float | str]) -> list[float]:
 def parse_resolutions(resolutions: str | int | Iterable[int | str | Size]) -> list[Size]:
     """Resolutions from '96:224:16,256x192', an integer, or an iterable of resolutions (N, 'HxW', (H, W))."""
     if not isinstance(resolutions, str):
-        return _each(resolutions, parse_resolution)
+        return _each(resolutions, parse_resolution, "resolution")
     values: list[Size] = []
     for item in _items(resolutions, "resolution"):
         if ":" in item:
@@ -98,7 +102,7 @@ def parse_resolutions(resolutions: str | int | Iterable[int | str | Size]) -> li
             if any(d != d.to_integral_value() or not 1 <= d <= MAX_SIDE for d in grid):  # int(1e999999) hangs
                 raise MncostError(f"resolution range {shown(item)} is invalid; use integers from 1 to {MAX_SIDE} "
                                   "in start:stop:step")
-            values += [parse_resolution(int(d)) for d in grid]
+            values += [(side, side) for side in map(int, grid)]  # each checked above
         else:
             values.append(parse_resolution(item))
     return values
@@ -132,14 +136,19 @@ def config_row(spec: Spec, alpha: float, size: Size, classes: int) -> dict[str, 
             "params": t.params, "params_paper": t.weights, "activations": t.activations}
 
 
+def check_grid(what: str, limit: int, **factors: int) -> None:
+    """Refuse a grid of more than `limit` configs, naming its factors (alphas=3, resolutions=4)."""
+    count = math.prod(factors.values())
+    if count > limit:
+        sides = " x ".join(f"{n:,} {name}" for name, n in factors.items() if n > 1)
+        raise MncostError(f"{what} has {sides} = {count:,} configs; at most {limit:,} are allowed here: split the grid")
+
+
 def _grid(arch: str | Spec, alphas: Any, resolutions: Any, classes: int | str, limit: int):
     """The spec, parsed grid and class count, refusing a grid of more than `limit` configs."""
     spec = arch if isinstance(arch, Spec) else get_spec(arch)
     alpha_values, sizes, num_classes = parse_alphas(alphas), parse_resolutions(resolutions), parse_classes(classes)
-    count = len(alpha_values) * len(sizes)
-    if count > limit:
-        raise MncostError(f"the sweep has {len(alpha_values):,} alphas x {len(sizes):,} resolutions = {count:,} "
-                          f"configs; at most {limit:,} are allowed here: split the grid")
+    check_grid("the sweep", limit, alphas=len(alpha_values), resolutions=len(sizes))
     return spec, alpha_values, sizes, num_classes
 
 
@@ -164,13 +173,14 @@ def sweep(arch: str | Spec = "v1", alphas: Any = "0.25:1.0:0.25", resolutions: A
     t = sweep_totals(spec, alpha_values, sizes, num_classes)
     labels = [resolution_label(size) for size in sizes]
     label_type = np.int64 if all(isinstance(label, int) for label in labels) else object
+    # copy=False: the frame keeps each column computed here, instead of a second copy of every one
     return pd.DataFrame({
         "arch": spec.name,
         "alpha": np.repeat(np.array(alpha_values, dtype=float), len(sizes)),
         "resolution": np.tile(np.array(labels, dtype=label_type), len(alpha_values)),
         "macs": t.macs.ravel(), "params": t.params.ravel(), "params_paper": t.weights.ravel(),
         "activations": t.activations.ravel(),
-    })
+    }, copy=False)
 
 
 SWEEP_COLUMNS = [Column("arch", "Arch"), Column("alpha", "Alpha", "number"), Column("resolution", "Resolution"),

@@ -10,8 +10,6 @@ output is used or not). `mncost.torch.align` does the rest.
 
 from __future__ import annotations
 
-import contextlib
-import sys
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -29,7 +27,7 @@ from ..cost.ops import LayerCost
 from ..errors import MncostError
 from .align import Audit, Entry, audit_entries
 from .build import check_memory
-from .target import USER_ERRORS, load_target, one_line, user_code
+from .target import USER_ERRORS, contained, load_target, one_line, user_code
 
 COUNTED = ("Model mult-adds are what executed in one forward pass: every conv and matmul torch dispatched "
            "(FlopCounterMode), per layer from forward hooks on every call, used or discarded.")
@@ -161,8 +159,10 @@ def run_model(model: nn.Module, resolution: Size) -> tuple[list[_Record], int]:
         model.eval()
     recorder = _Recorder(model)
     try:
-        with contextlib.redirect_stdout(sys.stderr), torch.no_grad(), counter:
+        with contained(model), torch.no_grad(), counter:
             model(x)
+    except MncostError:
+        raise
     except USER_ERRORS as error:
         module, inputs = recorder.stack[-1] if recorder.stack else (model, x)
         raise MncostError(_diagnosis(module, recorder.names.get(module, ""), inputs, error)) from None

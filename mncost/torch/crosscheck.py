@@ -18,7 +18,7 @@ from ..arch.layers import Network
 from ..cost.ops import MACS, network_costs
 from ..errors import MncostError
 from ..paper.data import SLIM_CLASSES, V1_CHECKPOINTS, V2_CHECKPOINTS
-from ..study.sweep import parse_alphas, parse_resolutions
+from ..study.sweep import check_grid, parse_alphas, parse_resolutions
 from ..table import Column, Table
 
 # The reference checkpoints (one source of truth: mncost.paper.data), trained with 1001 classes.
@@ -26,6 +26,7 @@ PAPER_CLASSES = SLIM_CLASSES
 PAPER_GRID: tuple[tuple[str, float, int], ...] = tuple(
     (c.arch, c.alpha, c.resolution) for c in V1_CHECKPOINTS + V2_CHECKPOINTS)
 GRIDS = {"paper": PAPER_GRID}
+MAX_CONFIGS = 1_000  # each builds a real module and runs fvcore on it: about a second each
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,7 @@ def configs(arch: str | None, alpha: str | None, res: str | None, classes: str |
     alphas = parse_alphas("1.0" if alpha is None else alpha)
     sizes = parse_resolutions("224" if res is None else res)
     k = parse_classes(classes if classes is not None else "1000")
+    check_grid("the cross-check", MAX_CONFIGS, archs=len(archs), alphas=len(alphas), resolutions=len(sizes))
     return [network(a, w, r, k) for a, w, r in itertools.product(archs, alphas, sizes)]
 
 

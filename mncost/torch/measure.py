@@ -21,6 +21,7 @@ from torch import nn
 from ..arch.layers import Network
 from .build import build_module, input_tensor
 from .count import fvcore_analysis, trainable_params
+from .target import user_code
 
 
 @dataclass(frozen=True)
@@ -125,8 +126,10 @@ def measure_module(module: nn.Module, x: torch.Tensor, names: list[str] | None =
 
 
 def measure_model(model: nn.Module, shape: tuple[int, ...], names: list[str] | None = None) -> dict[str, Measurement]:
-    """Run each installed tool on a deep copy of anyone's model, on a zero input of this shape."""
-    return measure_module(model, torch.zeros(shape), names)
+    """Run each installed tool on a deep copy of anyone's model, on a zero input of this shape (its code
+    contained: its prints on stderr, a failure one line)."""
+    with user_code("running the counters on the model raised "):
+        return measure_module(model, torch.zeros(shape), names)
 
 
 def measure(net: Network, names: list[str] | None = None) -> dict[str, Measurement]:

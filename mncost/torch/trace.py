@@ -12,7 +12,6 @@ record into rows.
 from __future__ import annotations
 
 import contextlib
-import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +27,7 @@ from torch.utils.weak import WeakIdKeyDictionary
 from ..arch.records import Call, Module, ModuleCall, Shape
 from ..cost.aten import REGISTRY
 from ..errors import MncostError
-from .target import USER_ERRORS, one_line, user_code
+from .target import USER_ERRORS, contained, one_line, user_code
 
 # aten ops that view, copy, allocate or fill: no arithmetic, no row (their outputs alias their first input)
 FREE = frozenset({
@@ -425,8 +424,10 @@ def trace(model: nn.Module, x: torch.Tensor) -> Trace:
     recorder = _Recorder(model, record)
     dispatch = _Dispatch(recorder)
     try:
-        with contextlib.redirect_stdout(sys.stderr), torch.no_grad(), _named_methods(recorder), recorder, dispatch:
+        with contained(model), torch.no_grad(), _named_methods(recorder), recorder, dispatch:
             model(x)
+    except MncostError:
+        raise
     except USER_ERRORS as error:
         where = recorder.failed or (recorder.stack[-1] if recorder.stack else None)
         raise MncostError(f"forward pass on input {tuple(x.shape)} failed in "
