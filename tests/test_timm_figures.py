@@ -69,7 +69,7 @@ def test_timm_published_params_from_the_traced_model(fig):
     model, net = _traced(fig.model, fig.resolution)
     params = sum(p.numel() for p in model.parameters())
     assert at_precision(Decimal(params) / 10**6, fig.params_m, "python") == Decimal(fig.params_m)  # timm's own count
-    assert TIMM.param_count(net) == params
+    assert TIMM.param_total(net) == params
 
 
 @pytest.mark.parametrize("model_name", sorted(TIMM_TWINS))
@@ -81,7 +81,7 @@ def test_each_twin_arch_equals_the_timm_model_exactly(model_name):
     twin = as_timm_runs_it(network(get_spec(arch, "timm") if arch.startswith("v3") else get_spec(arch), alpha,
                                    resolution))
     assert TIMM.total(twin) == TIMM.total(traced)
-    assert TIMM.param_count(twin) == TIMM.param_count(traced) == sum(p.numel() for p in model.parameters())
+    assert TIMM.param_total(twin) == TIMM.param_total(traced) == sum(p.numel() for p in model.parameters())
     assert timm_activations(twin) == timm_activations(traced)
 
 

@@ -181,7 +181,8 @@ def _timm(fvcore: Convention) -> Convention:
              "alone skips; printed as round(total / 1e9, 2) GMACs; params = sum(p.numel()), printed "
              "round(params / 1e6, 2); a re-parameterisable model (mobileone, repvit, fastvit) is counted after "
              "reparameterize_model(), as benchmark.py --reparam does",
-        unit="MACs", ops={**(fvcore.ops or {}), "attention": 1}, package=None, version=None)
+        unit="MACs", ops={**(fvcore.ops or {}), "attention": (fvcore.ops or {}).get("attention", 0) + 1},
+        count=lambda net: fvcore.total(net) + term_total("attention", net), package=None, version=None)
 
 
 CONVENTIONS["timm"] = _timm(CONVENTIONS["fvcore"])
