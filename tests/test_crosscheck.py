@@ -123,20 +123,19 @@ def test_a_perturbed_conv_entry_fails_and_names_the_layer(monkeypatch, capsys):
 
 def test_a_perturbed_conv_layout_fails_on_every_depthwise_layer(monkeypatch, capsys):
     """Depthwise weights laid out without the k x k taps: the summary names each dw layer that disagrees."""
-    from dataclasses import replace
-
     from mncost.arch.records import Shape
     from mncost.cost import layout
 
-    true_conv = layout._conv
+    true_conv = layout.PARTS["conv2d"]
 
-    def perturbed(layer, path, x, out):
-        op, module = true_conv(layer, path, x, out)
+    def perturbed(layer):
+        parts = true_conv(layer)
         if layer.groups == layer.in_channels == layer.out_channels:
-            op = replace(op, args={**op.args, "weight": Shape((layer.out_channels, 1, 1, 1))})
-        return op, module
+            conv = parts[0]
+            parts[0] = conv._replace(args={**conv.args, "weight": Shape((layer.out_channels, 1, 1, 1))})
+        return parts
 
-    monkeypatch.setattr(layout, "_conv", perturbed)
+    monkeypatch.setitem(layout.PARTS, "conv2d", perturbed)
     code, captured = _run_main(["crosscheck", "--arch", "v2", "--alpha", "0.5,0.35", "--res", "96",
                                 "--format", "md"], capsys)
     assert code == 1

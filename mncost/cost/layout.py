@@ -154,8 +154,8 @@ PARTS: dict[str, Callable[[Layer], list[Part]]] = {
 def parts(layer: Layer) -> list[Part]:
     """The ops of a built-in layer: arguments and outputs, no context (what costing needs)."""
     if layer.op not in PARTS:
-        raise MncostError(f"layer {layer.name!r} has op {layer.op!r}, which a built-in network has no layout for; "
-                          f"known ops: {', '.join(PARTS)}")
+        raise MncostError(f"layer {layer.name!r}: op {layer.op!r} has no layout (a traced row carries its own ops); "
+                          f"built-in ops: {', '.join(PARTS)}")
     return PARTS[layer.op](layer)
 
 
@@ -237,6 +237,8 @@ def linear_records(layer: Layer, parts: list[Part]) -> tuple[list[Op], list[Modu
 def pool_records(layer: Layer, parts: list[Part]) -> tuple[list[Op], list[ModuleCall]]:
     pool = parts[0]
     x = pool.args["self"]
+    if layer.call == "Tensor.mean":  # x.mean((2, 3), keepdim=True) in the block's forward, as timm's SE pools: no module
+        return [_op(pool, Call("Tensor.mean", (x, (2, 3)), {"keepdim": True}), ROOT)], []
     module = _module(layer.name, "pooling.AdaptiveAvgPool2d", inside=False, output_size=tuple(layer.output_size))
     return [_op(pool, Call("F.adaptive_avg_pool2d", (x, tuple(layer.output_size))), module)], \
         [ModuleCall(module, (x,), pool.out[0], True)]
@@ -291,7 +293,8 @@ RECORDS: dict[str, Callable[[Layer, list[Part]], tuple[list[Op], list[ModuleCall
 
 def layer_records(layer: Layer) -> tuple[tuple[Op, ...], tuple[ModuleCall, ...]]:
     """The ops of a built-in layer with their calls and modules, and its module calls, as tracing records them."""
-    ops, calls = RECORDS[layer.op](layer, parts(layer))
+    layer_parts = parts(layer)  # an op with no layout is a MncostError here
+    ops, calls = RECORDS[layer.op](layer, layer_parts)
     return tuple(ops), tuple(calls)
 
 

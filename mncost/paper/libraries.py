@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from decimal import Decimal
 
@@ -95,11 +96,14 @@ def timm_activations(net: Network) -> int:
     and matmul, an attention's two matmuls included (its logits, heads x L x S, and its output)."""
     total = 0
     for layer in net.layers:
-        if layer.op in ("conv2d", "linear", "matmul", "attn_qk", "attn_av", "attention"):
+        if layer.op in ("conv2d", "linear", "matmul", "attn_qk", "attn_av"):
             total += layer_cost(layer).activations
-        if layer.op == "attention":
-            (length, source), heads = layer.input_size, layer.groups
-            total += heads * length * source
+        for op in layer.ops if layer.op == "attention" else ():  # traced: the logits and the output of each head
+            if {"query", "key", "value"} <= op.args.keys():  # a fused kernel
+                q, k, v = op.args["query"], op.args["key"], op.args["value"]
+                total += math.prod(q[:-1]) * (k[-2] + v[-1])
+            elif op.name in ("bmm", "mm") and not op.inner:  # the math path: Q K^T and A V
+                total += op.out[0].numel
     return total
 
 
