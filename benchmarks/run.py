@@ -24,6 +24,11 @@ The machine is shared: the figures that matter are ratios of measures taken in t
    and rich, which every table needs, alone.
 4. `mncost sweep` of 10,000 configs as a command (--format csv): under 0.5 s.
 5. fit's Pareto front over 4,000 and 40,000 configs: O(n log n), so 10x the configs cost ~10x.
+6. Tracing (issue 23): a model traced at the dispatcher (mncost.torch.trace and fold: what
+   `mncost count` runs) against torch's FlopCounterMode on the same model and input, both under
+   no_grad, interleaved, the fastest of several runs each, one thread; and the peak memory (RSS) of
+   one traced forward pass against one plain forward pass at batch 16, each in a fresh process.
+   Target: tracing at most 1.2x FlopCounterMode's time; memory close to the plain pass's.
 """
 
 from __future__ import annotations
@@ -223,6 +228,65 @@ def pareto_scaling() -> None:
           f"{t_large / t_small:.1f}x for 10x the configs (quadratic would be 100x)")
 
 
+TRACED = (("mobilenetv2_100", 224), ("efficientnet_b0", 224), ("mobilevit_s", 256), ("fastvit_t8", 256))
+# one pass at batch 16 in a fresh process: the activations of all its layers together would be 100s of MB
+PEAK = ("import resource, sys, torch\n"
+        "sys.path.insert(0, 'tests')\n"
+        "import torchvision_stub, timm\n"
+        "torch.set_num_threads(1)\n"
+        "model = timm.create_model({name!r}).eval()\n"
+        "x = torch.zeros(16, 3, {side}, {side})\n"
+        "if {traced}:\n"
+        "    from mncost.torch.fold import network_of\n"
+        "    from mncost.torch.trace import trace\n"
+        "    network_of(trace(model, x), 'model')\n"
+        "else:\n"
+        "    with torch.no_grad():\n"
+        "        model(x)\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)")
+
+
+def tracing(runs: int = 9) -> None:
+    """mncost's trace against torch's FlopCounterMode on a few timm models (one thread), and its peak memory."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    torch.set_num_threads(1)
+    sys.path.insert(0, str(ROOT / "tests"))
+    import torchvision_stub  # noqa: F401  (timm beside the CPU torch)
+    import timm
+
+    from mncost.torch.fold import network_of
+    from mncost.torch.trace import trace
+
+    print("6. tracing at the dispatcher (trace + rows) against torch's FlopCounterMode, same model and input")
+    for name, side in TRACED:
+        model, x = timm.create_model(name).eval(), torch.zeros(1, 3, side, side)
+
+        def flop_counter() -> None:
+            with torch.no_grad(), FlopCounterMode(display=False):
+                model(x)
+
+        def traced() -> None:
+            network_of(trace(model, x), name)
+
+        flop_counter(), traced()  # warm-up
+        times: dict[str, list[float]] = {"flop": [], "trace": []}
+        for _ in range(runs):
+            for key, fn in (("flop", flop_counter), ("trace", traced)):
+                start = time.perf_counter()
+                fn()
+                times[key].append(time.perf_counter() - start)
+        ratio = min(times["trace"]) / min(times["flop"])
+        peaks = [int(subprocess.run([sys.executable, "-c", PEAK.format(name=name, side=side, traced=traced_)],
+                                    capture_output=True, text=True, check=True, cwd=ROOT,
+                                    env={**os.environ, "PYTHONPATH": str(ROOT)}).stdout.split()[-1])
+                 for traced_ in (False, True)]
+        print(f"   {name} {side}x{side}: FlopCounterMode {min(times['flop']) * 1e3:7.1f} ms, trace "
+              f"{min(times['trace']) * 1e3:7.1f} ms, {ratio:.2f}x   target <= 1.2x   {verdict(ratio <= 1.2)}; "
+              f"peak RSS at batch 16: plain pass {peaks[0]} MB, traced {peaks[1]} MB")
+
+
 if __name__ == "__main__":
     print(f"mncost benchmarks, Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.2f} at the start")
@@ -231,4 +295,5 @@ if __name__ == "__main__":
     startup()
     sweep_command()
     pareto_scaling()
+    tracing()
     print(f"load average {os.getloadavg()[0]:.2f} at the end")

@@ -171,7 +171,9 @@ def report(out: Annotated[str, typer.Option(metavar="DIR", help="Folder to write
 
 Target = Annotated[str, typer.Argument(metavar="TARGET",
                                         help="path/to/file.py:NAME or package.module:NAME, NAME(key=literal, ...).")]
-Input = Annotated[str, typer.Option("--input", metavar="NxCxHxW", help="Input shape, batch 1.")]
+Input = Annotated[str, typer.Option("--input", metavar="NxCxHxW", help="Input shape (N: the batch).")]
+Batch = Annotated[Optional[str], typer.Option(metavar="N", help="Batch size: counts for the whole batch, the "
+                                              "per-image figure beside them.")]
 Timeout = Annotated[Optional[str], typer.Option(
     metavar="SECONDS", help="With TARGET: stop the model's code after this many seconds, exit 2: loading it and "
                             "one forward pass, and again the counters of --measure (default 600).")]
@@ -193,12 +195,12 @@ def _time_limit(timeout: str | None):
     return time_limit(DEFAULT_TIMEOUT if timeout is None else timeout)
 
 
-def _traced(target: str, input: str, command: str, timeout: str | None):
+def _traced(target: str, input: str, batch: str | None, command: str, timeout: str | None):
     """TARGET loaded (this runs its code) and traced on a zero input of that shape: (module, Network)."""
     _check_target(target, command)
-    from .torch.trace import model_network, parse_input
+    from .torch.model import model_network, parse_input
 
-    shape = parse_input(input)
+    shape = parse_input(input, batch)
     with _time_limit(timeout):
         return model_network(target, shape)
 
@@ -209,7 +211,8 @@ def compare(target: Annotated[Optional[str], typer.Argument(
                                          "instead of --arch.")] = None,
             arch: Arch = "v1", alpha: Alpha = "1.0", res: Res = "224", classes: Classes = "1000",
             input: Annotated[str, typer.Option("--input", metavar="NxCxHxW",
-                                               help="With TARGET: input shape, batch 1.")] = "1x3x224x224",
+                                               help="With TARGET: input shape (N: the batch).")] = "1x3x224x224",
+            batch: Batch = None,
             measure: Annotated[bool, typer.Option(
                 "--measure", help="Also run the installed counters on the real module (needs torch); "
                                   "exit 1 on any mismatch.")] = False,
@@ -224,15 +227,17 @@ def compare(target: Annotated[Optional[str], typer.Argument(
         if given:
             raise MncostError(f"{', '.join(given)} describe a built-in arch; with TARGET give the input shape "
                               "as --input NxCxHxW")
-        model, net = _traced(target, input, "compare TARGET", timeout)
+        model, net = _traced(target, input, batch, "compare TARGET", timeout)
         ledger = ledger_of_network(net)
         if measure:
             from .torch.measure import measure_model
-            from .torch.trace import parse_input
+            from .torch.model import parse_input
 
             with _time_limit(timeout):
-                ledger = ledger.with_measurements(measure_model(model, parse_input(input)))
+                ledger = ledger.with_measurements(measure_model(model, parse_input(input, batch)))
     else:
+        if batch is not None:
+            raise MncostError("--batch counts a traced model's batch; give it with TARGET")
         ledger = ledger_of(_arch(arch, build), alpha, res, classes)
         if measure:
             from .torch import require
@@ -242,7 +247,9 @@ def compare(target: Annotated[Optional[str], typer.Argument(
             ledger = ledger.with_measurements(run_counters(ledger.network))
     emit(fmt, [ledger.to_table()], ledger.to_dict(), wide)
     if target is not None:
-        for note in ledger.network.notes:  # ops the trace recorded that no term counts
+        from .cost.model import unknown_notes
+
+        for note in unknown_notes(ledger.network):  # ops the trace recorded that no entry costs
             typer.echo(printable(f"mncost: note: {note}"), err=True)
     bad = ledger.mismatches()
     if bad:
@@ -256,13 +263,13 @@ def compare(target: Annotated[Optional[str], typer.Argument(
 
 
 @app.command()
-def count(target: Target, input: Input = "1x3x224x224", timeout: Timeout = None, fmt: Fmt = Format.rich,
-          wide: Wide = False) -> None:
-    """A PyTorch model's own per-layer table: mult-adds, params, activations and the work beyond mult-adds."""
-    from .torch.fold import count_table, to_dict
+def count(target: Target, input: Input = "1x3x224x224", batch: Batch = None, timeout: Timeout = None,
+          fmt: Fmt = Format.rich, wide: Wide = False) -> None:
+    """A PyTorch model's own per-row table: mult-adds, params, activations and the work beyond mult-adds."""
+    from .cost.model import Count
 
-    _, net = _traced(target, input, "count", timeout)
-    emit(fmt, [count_table(net)], to_dict(net), wide)
+    result = Count(_traced(target, input, batch, "count", timeout)[1])
+    emit(fmt, [result.to_table()], result.to_dict(), wide)
 
 
 # --- audit ---
@@ -349,7 +356,8 @@ def latency(target: Annotated[Optional[str], typer.Argument(
                                                     "ignoring the cached profile.")] = False,
             plot: Annotated[Optional[str], typer.Option(metavar="DIR", help="Also write the per-layer roofline "
                                                         "and the mult-adds vs predicted time figure (SVG).")] = None,
-            input: Input = "1x3x224x224", timeout: Timeout = None, fmt: Fmt = Format.rich) -> None:
+            input: Input = "1x3x224x224", batch: Batch = None, timeout: Timeout = None,
+            fmt: Fmt = Format.rich) -> None:
     """Bytes moved, arithmetic intensity and roofline-predicted time per layer ([V4] Eq. 1)."""
     from dataclasses import replace
 
@@ -364,7 +372,8 @@ def latency(target: Annotated[Optional[str], typer.Argument(
     else:
         if plot:
             raise MncostError("--plot draws an arch over the [V1] alpha x resolution grid; use it with --arch")
-        result = network_roofline(_traced(target, input, "latency TARGET", timeout)[1], dtype, PROFILES["pixel6-cpu"])
+        result = network_roofline(_traced(target, input, batch, "latency TARGET", timeout)[1], dtype,
+                                  PROFILES["pixel6-cpu"])
     result = replace(result, hardware=hardware(hw, remeasure, lambda message: typer.echo(f"mncost: {message}", err=True)))
     emit(fmt, [result.to_table()], result.to_dict())
     if plot:

@@ -141,3 +141,14 @@ class LayerNormNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.norm(self.conv(x).mean((2, 3)))
+
+
+class SortNet(nn.Module):
+    """A conv and a sort, an op mncost has no cost entry for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sort(self.conv(x), dim=1).values

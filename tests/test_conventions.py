@@ -42,7 +42,7 @@ def test_prediction_equals_the_tool_on_the_real_module(arch, alpha, res, tool):
 def test_the_terms_add_up_to_every_delta(arch, alpha, side, classes):
     ledger = compare(arch, alpha, side, classes)
     paper = CONVENTIONS["paper"]
-    base_total, base_params = paper.total(ledger.network), paper.param_count(ledger.network)
+    base_total, base_params = paper.total(ledger.network), paper.param_total(ledger.network)
     for e in ledger.entries:
         if e.total is not None:  # keras reports no ops
             assert e.total - base_total == e.delta == sum(e.terms.values())

@@ -99,14 +99,18 @@ def _run_main(argv, capsys):
     return exit_info.value.code, capsys.readouterr()
 
 
-def test_a_perturbed_conv_formula_fails_and_names_the_layer(monkeypatch, capsys):
-    """Off by one for standard (groups 1) 3x3 convs: only V1's stem conv1 is one."""
-    true_macs = formulas.grouped_conv_macs
+def test_a_perturbed_conv_entry_fails_and_names_the_layer(monkeypatch, capsys):
+    """Off by one for standard (groups 1) 3x3 convs in the op registry: only V1's stem conv1 is one."""
+    from mncost.cost import aten
 
-    def perturbed(k, m, n, size, g=1):
-        return true_macs(k, m, n, size, g) + (1 if k == 3 and g == 1 else 0)
+    true_conv = aten.REGISTRY["convolution"]
 
-    monkeypatch.setattr(formulas, "grouped_conv_macs", perturbed)
+    def perturbed(a, out):
+        cost = true_conv(a, out)
+        off = a["groups"] == 1 and tuple(a["weight"][2:]) == (3, 3)
+        return aten.OpCost(cost.macs + off, cost.work)
+
+    monkeypatch.setitem(aten.REGISTRY, "convolution", perturbed)
     code, captured = _run_main(["crosscheck", "--arch", "v1", "--format", "json"], capsys)
     assert code == 1
     doc = json.loads(captured.out)
@@ -117,14 +121,21 @@ def test_a_perturbed_conv_formula_fails_and_names_the_layer(monkeypatch, capsys)
     assert "block1.dw" not in captured.err
 
 
-def test_a_perturbed_params_formula_fails_on_every_depthwise_layer(monkeypatch, capsys):
-    """Depthwise params without the k^2 term: the summary names each dw layer that disagrees."""
-    true_params = formulas.grouped_conv_params
+def test_a_perturbed_conv_layout_fails_on_every_depthwise_layer(monkeypatch, capsys):
+    """Depthwise weights laid out without the k x k taps: the summary names each dw layer that disagrees."""
+    from mncost.arch.records import Shape
+    from mncost.cost import layout
 
-    def perturbed(k, m, n, g=1):
-        return m if g == m == n else true_params(k, m, n, g)
+    true_conv = layout.PARTS["conv2d"]
 
-    monkeypatch.setattr(formulas, "grouped_conv_params", perturbed)
+    def perturbed(layer):
+        parts = true_conv(layer)
+        if layer.groups == layer.in_channels == layer.out_channels:
+            conv = parts[0]
+            parts[0] = conv._replace(args={**conv.args, "weight": Shape((layer.out_channels, 1, 1, 1))})
+        return parts
+
+    monkeypatch.setitem(layout.PARTS, "conv2d", perturbed)
     code, captured = _run_main(["crosscheck", "--arch", "v2", "--alpha", "0.5,0.35", "--res", "96",
                                 "--format", "md"], capsys)
     assert code == 1

@@ -93,3 +93,36 @@ def test_bottleneck_is_expand_plus_depthwise_plus_project(h, w, d_in, t, k, d_ou
     parts = (f.pointwise_conv_macs(d_in, hidden, (h, w)) + f.depthwise_conv_macs(k, hidden, (h, w))
              + f.pointwise_conv_macs(hidden, d_out, (h, w)))
     assert f.bottleneck_macs(h, w, d_in, t, k, d_out) == parts
+
+
+def _conv_entry(d_k: int, m: int, n: int, d_f: tuple[int, int], groups: int, transposed: bool = False):
+    """The op registry's aten convolution entry on a conv's shapes (what costs every layer)."""
+    from mncost.arch.records import Shape
+    from mncost.cost.aten import op_cost
+
+    weight = Shape((m, n // groups, d_k, d_k) if transposed else (n, m // groups, d_k, d_k))
+    x, out = Shape((1, m, *d_f)), Shape((1, n, *d_f))
+    args = {"input": x, "weight": weight, "bias": None, "stride": (1, 1), "padding": (d_k // 2,) * 2,
+            "dilation": (1, 1), "transposed": transposed, "output_padding": (0, 0), "groups": groups}
+    return op_cost("convolution", args, (out,)), weight.numel
+
+
+@given(st.sampled_from([1, 3, 5, 7]), st.integers(1, 4), st.integers(1, 4), st.integers(1, 4),
+       st.tuples(st.integers(1, 30), st.integers(1, 30)))
+def test_the_papers_formulas_agree_with_the_op_registry(d_k, groups, per_in, per_out, d_f):
+    """mncost.formulas are the papers' public formulas; every layer is costed by the aten registry: they agree."""
+    from mncost.arch.records import Shape
+    from mncost.cost.aten import op_cost
+
+    m, n = groups * per_in, groups * per_out
+    cost, weights = _conv_entry(d_k, m, n, d_f, groups)
+    assert cost.macs == f.grouped_conv_macs(d_k, m, n, d_f, groups) and weights == f.grouped_conv_params(d_k, m, n, groups)
+    cost, weights = _conv_entry(d_k, m, m, d_f, m)
+    assert cost.macs == f.depthwise_conv_macs(d_k, m, d_f) and weights == f.depthwise_conv_params(d_k, m)
+    cost, weights = _conv_entry(1, m, n, d_f, 1)
+    assert cost.macs == f.pointwise_conv_macs(m, n, d_f) and weights == f.pointwise_conv_params(m, n)
+    linear = op_cost("addmm", {"self": Shape((n,)), "mat1": Shape((1, m)), "mat2": Shape((m, n))},
+                     (Shape((1, n)),))
+    assert linear.macs == f.linear_macs(m, n) and linear.of("bias") == n
+    # a transposed conv over the same positions does the same work: each input meets every tap of its group
+    assert _conv_entry(d_k, m, n, d_f, groups, transposed=True)[0].macs == f.grouped_conv_macs(d_k, m, n, d_f, groups)

@@ -116,7 +116,7 @@ def test_unknown_op_and_names_are_user_errors():
 
     layer = replace(network("v1").layers[0], op="attention")
     with pytest.raises(MncostError, match="op 'attention'"):
-        layer_roofline(layer, 0, 0, 0, 1)
+        layer_roofline(layer, 0, 0, 1)
     with pytest.raises(MncostError, match="unknown hardware"):
         hardware("tpu9000")
     with pytest.raises(MncostError, match="dtype"):

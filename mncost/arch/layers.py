@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any
 
-Op = Literal["conv2d", "linear", "avgpool", "mul",
-             "batchnorm", "layerscale", "attn_qk", "attn_av",  # [V4] blocks
-             # rows a traced model adds (mncost.torch.fold): ops that fold into no conv or FC layer
-             "maxpool", "act", "add", "softmax", "matmul", "attention"]
+from .records import ModuleCall, Op, Shape
+
+# A layer's op: conv2d, linear, avgpool, mul, and [V4]'s batchnorm, layerscale, attn_qk, attn_av; a traced
+# model's rows (mncost.torch.fold) add the op they ran: conv1d, conv_transpose2d, matmul, attention, act,
+# add, maxpool, layernorm, interpolate, cat, einsum, lstm, ... (the aten op's name for any other).
 Size = tuple[int, int]
 
 
@@ -23,14 +24,14 @@ class Layer:
     """One layer as the paper's table lists it, with PyTorch shapes."""
 
     name: str
-    op: Op
+    op: str
     in_channels: int
     out_channels: int
     input_size: Size
     output_size: Size
-    kernel: int = 1
-    stride: int = 1
-    padding: int = 0
+    kernel: Any = 1  # an int, or a tuple when not square (a traced conv)
+    stride: Any = 1
+    padding: Any = 0
     groups: int = 1
     bias: bool = False
     norm: bool = False  # BatchNorm after the op
@@ -41,6 +42,11 @@ class Layer:
     # How the op ran when not as mncost.torch.build builds it (None): "F.relu", "nn.AvgPool2d",
     # "torch.add", "Tensor.mean", ... Counters that hook modules or patch functions key on it.
     call: str | None = None
+    # A traced row: the aten ops it ran, the module calls that began in it, and the parameters it used first
+    # (key, role, shape). A built-in arch's layer leaves them empty: mncost.cost.layout derives its ops.
+    ops: tuple[Op, ...] = field(default=(), compare=False, repr=False)
+    calls: tuple[ModuleCall, ...] = field(default=(), compare=False, repr=False)
+    params: tuple[tuple[str, str, Shape], ...] = field(default=(), compare=False, repr=False)
 
     @property
     def kind(self) -> str:
@@ -69,6 +75,8 @@ class Layer:
             return f"x 1x1x{self.in_channels}"
         if self.op != "conv2d":
             return ""
+        if not isinstance(self.kernel, int):
+            k = "x".join(map(str, self.kernel))
         if self.kind == "dw":
             return f"{k}x{self.in_channels} dw"
         groups = f" g{self.groups}" if self.groups > 1 else ""
@@ -87,6 +95,12 @@ class Network:
     dropout: float = 0.0  # before the classifier, as the reference V2 has it
     notes: tuple[str, ...] = field(default=())
     build: str | None = None  # the implementation a [V3] network follows at alpha != 1 (arch.v3.BUILDS)
+    # A traced model: the batch that ran, parameters no op read (key, numel), ops with no registry entry
+    # (op, module, calls)
+    batch: int = 1
+    unused: tuple[tuple[str, int], ...] = ()
+    unknown: tuple[tuple[str, str, int], ...] = ()
+    frozen: int = 0  # elements of the parameters that do not require grad
 
     def layer(self, name: str) -> Layer:
         """The layer with this name."""

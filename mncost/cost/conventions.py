@@ -11,10 +11,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from importlib import metadata
-from typing import Any
+from typing import Any, Callable
 
 from ..arch.builder import get_spec, network
-from ..arch.layers import Network, Size
+from ..arch.layers import Layer, Network, Size
+from ..arch.records import Call, Module, Shape
 from ..arch.spec import Spec
 from ..table import Column, Table, human
 from .terms import TERMS, term_total
@@ -22,7 +23,10 @@ from .terms import TERMS, term_total
 
 @dataclass(frozen=True)
 class Convention:
-    """What one source counts: ops terms with their scales, params terms, unit and rule."""
+    """What one source counts: ops terms with their scales, params terms, unit and rule.
+
+    A tool whose rule the terms explain only in part has its own count too (`count`, a term of the network):
+    the ledger then shows the rest as one more term, labelled `other`."""
 
     name: str
     tool: str
@@ -33,116 +37,136 @@ class Convention:
     package: str | None = None  # the distribution measured (None: nothing to run)
     version: str | None = None  # the version whose source the rule follows
     classes: int | None = None  # a fixed class count (None: the one asked for)
+    count: Callable[[Network], int] | None = None  # the tool's own ops count, when the terms explain part of it
+    other: str = ""  # the label of the rest
+    param_count: Callable[[Network], int] | None = None
+    params_other: str = ""
 
     def total(self, net: Network) -> int | None:
         """The ops total this convention prints for the network, or None when it prints none."""
         if self.ops is None:
             return None
-        return sum(scale * term_total(name, net) for name, scale in self.ops.items())
+        return self.count(net) if self.count else _scaled(self.ops, net)
 
-    def param_count(self, net: Network) -> int | None:
+    def param_total(self, net: Network) -> int | None:
         """The params this convention prints, or None when it prints none."""
         if self.params is None:
             return None
-        return sum(scale * term_total(name, net) for name, scale in self.params.items())
+        return self.param_count(net) if self.param_count else _scaled(self.params, net)
 
 
-ALL_PARAMS = {"weights": 1, "layer_scale_params": 1, "bias": 1, "bn_params": 1}
-# Every matmul is part of the exact count: [V4]'s attention rows, and a traced F.scaled_dot_product_attention
-# or torch.matmul. fvcore and ptflops see torch.matmul but not scaled_dot_product_attention; thop and torchinfo
-# hook modules only and see neither; thop also skips the layer-scale gammas (no rule for that module). torch's
-# flop counter sees the attention when torch runs it as bmm. ptflops counts nn.GELU twice, as nn.ReLU.
-MATMULS = {"attention_macs": 1, "attention": 1, "matmul": 1}
+def _scaled(scales: dict[str, int], net: Network) -> int:
+    return sum(scale * term_total(name, net) for name, scale in scales.items())
+
+
+EXACT = {"macs": 1, "matmul": 1, "attention": 1, "recurrent": 1}  # every multiply-add, the exact count
+USED_PARAMS = {"weights": 1, "layer_scale_params": 1, "bias": 1, "bn_params": 1, "norm_params": 1}
+ALL_PARAMS = {**USED_PARAMS, "unused_params": 1}
+
+
+def _ptflops(net: Network) -> int:
+    """ptflops divides its module hooks' total by the batch, not its patched functions' (pytorch_engine.py)."""
+    return int(term_total("ptflops_hooks", net) / net.batch + term_total("ptflops_patches", net))
+
+
+def _thop_params(net: Network) -> int:
+    return term_total("thop_params", net)
+
 
 CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
     Convention(
         "paper", "[V1]/[V2] papers",
-        "conv, FC and matmul multiply-adds (attention included); params = conv and FC weights, and [V4] layer-scale "
-        "gammas (no BatchNorm, no FC bias)",
-        "mult-adds", {"macs": 1, **MATMULS}, {"weights": 1, "layer_scale_params": 1}),
+        "conv, FC, matmul, attention and recurrent multiply-adds; params = conv and FC weights, and [V4] "
+        "layer-scale gammas (no BatchNorm, no bias)",
+        "mult-adds", EXACT, {"weights": 1, "layer_scale_params": 1}),
     Convention(
         "slim", "tensorflow/models research/slim checkpoint tables",
-        "always 1001 classes (background + 1000); conv and FC multiply-adds; "
+        "always 1001 classes (background + 1000); multiply-adds as the paper; "
         "params = weights and biases, BatchNorm excluded",
-        "MACs", {"macs": 1, **MATMULS}, {"weights": 1, "layer_scale_params": 1, "bias": 1}, classes=1001),
+        "MACs", EXACT, {"weights": 1, "layer_scale_params": 1, "bias": 1}, classes=1001),
     Convention(
         "pytorch", "torch.nn.Module.parameters()",
-        "params = every trainable parameter (weights, FC bias, BatchNorm weight and bias); "
+        "params = every trainable parameter (weights, biases, norms' affine, the ones no op reads); "
         "mult-adds as the paper",
-        "mult-adds", {"macs": 1, **MATMULS}, ALL_PARAMS, package="torch", version="2.13.0"),
+        "mult-adds", EXACT, ALL_PARAMS, package="torch", version="2.13.0"),
     Convention(
         "fvcore", "fvcore FlopCountAnalysis",
-        "one flop per multiply-add of aten::_convolution and aten::linear (bias not counted); "
-        "aten::batch_norm in eval mode 2 per element (affine), whichever module runs it; aten::adaptive_avg_pool2d 1 per input "
-        "element, whether nn.AdaptiveAvgPool2d or F.adaptive_avg_pool2d ran it (aten::avg_pool2d and "
-        "aten::mean count nothing); aten::matmul 1 per multiply-add; scaled_dot_product_attention, softmax, "
-        "max pooling, relu, hardtanh (ReLU6), add and dropout ignored; params = parameter_count (all)",
-        "flops", {"macs": 1, "attention_macs": 1, "batchnorm": 2, "batchnorm_functional": 2, "avgpool": 1, "avgpool_functional": 1,
-                  "matmul": 1}, ALL_PARAMS,
-        package="fvcore", version="0.1.5.post20221221"),
+        "one flop per multiply-add of the ops jit tracing records: aten::_convolution, linear, matmul, mm, "
+        "bmm, addmm and einsum (its own formula: numpy's path / 2 beyond two bmm-like equations; bias not "
+        "counted); batch_norm 2 per element (1 without affine), group_norm, layer_norm and instance_norm 5 "
+        "(4 without affine), upsample_nearest2d 1 and upsample_bilinear2d 4 per output element, "
+        "adaptive_avg_pool2d 1 per input element; scaled_dot_product_attention, nn.MultiheadAttention's and "
+        "TransformerEncoderLayer's native kernels, RNNs, bilinear, baddbmm and every other op count nothing; "
+        "params = parameter_count (all)",
+        "flops", {**EXACT, "unseen_fvcore": -1, "batchnorm": 2, "batchnorm_functional": 2, "avgpool": 1,
+                  "avgpool_functional": 1}, ALL_PARAMS,
+        package="fvcore", version="0.1.5.post20221221", count=lambda net: term_total("fvcore_count", net),
+        other="other fvcore handles (norms x5/x4, upsampling, BatchNorm without affine)"),
     Convention(
         "ptflops", "ptflops get_model_complexity_info",
-        "default backend 'pytorch' (module hooks): conv and Linear multiply-adds plus bias adds, "
-        "nn.BatchNorm 2 per element (affine; a subclass such as timm's BatchNormAct2d has no hook), "
-        "ReLU/ReLU6 1 per output element, pooling 1 per input "
-        "element; the patched F.relu and F.adaptive_avg_pool2d, which nn.ReLU and "
-        "nn.AdaptiveAvgPool2d call, count ReLU and the pool a second time (nn.ReLU6 calls the "
-        "unpatched F.hardtanh); a residual `x + y` is not seen (only torch.add / Tensor.add are "
-        "patched); nn.GELU twice, as nn.ReLU; the same holds for nn.AvgPool2d and nn.MaxPool2d (module hook plus the patched F.avg_pool2d, "
-        "F.max_pool2d); F.relu, F.relu6, F.softmax (so nn.Softmax), the F pools, torch.add/mul/matmul and "
-        "x.add/mul/matmul(y) count once each (1 per element, matmul per multiply-add); `x @ y`, `x * y`, "
-        "x.mean and scaled_dot_product_attention count nothing; hooks are looked up by exact type, so "
-        "a subclass (timm's Linear) counts nothing and F.linear is not patched; params = all trainable",
-        "MACs", {"macs": 1, "attention_macs": 1, "bias_add": 1, "batchnorm": 2, "relu": 2, "relu6": 1, "avgpool": 2,
-                 "relu_functional": 1, "relu6_functional": 1, "avgpool_functional": 1, "avgpool_fixed": 2,
-                 "avgpool_fixed_functional": 1, "maxpool": 2, "maxpool_functional": 1, "add_named": 1,
-                 "mul_named": 1, "softmax_patched": 1, "matmul_named": 1, "macs_unhooked": -1,
-                 "bias_add_unhooked": -1, "gelu": 2},
-        ALL_PARAMS, package="ptflops", version="0.7.5"),
+        "default backend 'pytorch': forward hooks on modules of an exact class (a subclass such as timm's "
+        "Linear or BatchNormAct2d has none; a hooked module hides its descendants): conv and Linear "
+        "multiply-adds plus bias adds, BatchNorm, InstanceNorm and GroupNorm 2 per element with affine "
+        "(LayerNorm 1), ReLU/ReLU6/GELU/ELU/PReLU/LeakyReLU 1 per output element, every pooling 1 per input "
+        "element, Upsample 1 per output element, its own formulas for nn.MultiheadAttention, RNNs and timm's "
+        "Attention; and patched functions, counted wherever they are called: F.relu, F.relu6, F.gelu, "
+        "F.silu, F.elu, F.prelu, F.softmax and the F pools 1 per input element (so nn.ReLU, nn.GELU and "
+        "every pooling module count twice), F.interpolate, torch.matmul/mm/bmm and x.matmul/mm/bmm(y) per "
+        "multiply-add, torch.addmm/baddbmm with their bias, torch.add/mul and x.add/mul(y) 1 per element; "
+        "`x + y`, `x * y`, `x @ y`, F.linear, F.conv2d and scaled_dot_product_attention count nothing; "
+        "module hooks are divided by the batch, patches are not; params = all trainable",
+        "MACs", {"macs": 1, "macs_unhooked": -1, "bias_add": 1, "bias_add_unhooked": -1, "batchnorm": 2, "relu": 2,
+                 "relu_functional": 1, "relu6": 1, "relu6_functional": 1, "gelu": 2, "gelu_functional": 1, "silu": 1,
+                 "avgpool": 2, "avgpool_functional": 1, "softmax_patched": 1, "matmul_named": 1, "add_named": 1,
+                 "mul_named": 1, "ptflops_module_rules": 1},
+        {**ALL_PARAMS, "frozen_params": -1}, package="ptflops", version="0.7.5", count=_ptflops,
+        other="other ptflops hooks and patches (pools, norms, upsampling)"),
     Convention(
         "thop", "thop profile",
-        "conv in/groups*k*k per output element and Linear in_features per output element (bias "
-        "ignored); BatchNorm 2 per element, doubled when affine (4); nn.ReLU, nn.ReLU6 and Dropout "
-        "zero_ops; AdaptiveAvgPool2d (kernel + 1) per output element = input elements + one "
-        "division per output; nn.AvgPool2d 1 per output element; nn.Softmax 3K-1 per row of K; "
-        "nn.MaxPool2d zero; functional ops, adds, matmuls and module subclasses (timm's Linear) not seen "
-        "and [V4] layer-scale gammas (rules by exact type); total returned as a "
-        "float; params = modules with a rule (a BatchNorm subclass such as timm's BatchNormAct2d has none: "
-        "neither its work nor its params count)",
-        "MACs", {"macs": 1, "batchnorm": 4, "avgpool": 1, "avgpool_div": 1, "avgpool_fixed_outputs": 1,
-                 "softmax_module": 1, "macs_unhooked": -1},
-        {"weights": 1, "bias": 1, "bn_params": 1, "bn_params_functional": -1, "params_unhooked": -1},
-        package="thop", version="0.1.1.post2209072238"),
+        "forward hooks on modules of an exact class: conv in/groups x kernel per output element (a "
+        "transposed conv too), Linear in_features per output element (bias ignored), BatchNorm, LayerNorm "
+        "and InstanceNorm 2 per element, doubled with affine, AdaptiveAvgPool (input/output + 1) per "
+        "output element, AvgPool 1 per output element, nn.Softmax 3K-1 per row of K, PReLU 1 per element, "
+        "Upsample per output element (nearest 1, bilinear 11), its own formulas for RNNs; ReLU, pooling "
+        "maxima, Dropout and every module without a rule (subclasses, GroupNorm, attention) zero; functional "
+        "ops, adds and matmuls not seen; total returned as a float; params = the parameters of the modules "
+        "with a rule that ran",
+        "MACs", {"macs": 1, "macs_unhooked": -1, "batchnorm": 4, "avgpool": 1, "avgpool_div": 1,
+                 "avgpool_fixed_outputs": 1, "softmax_module": 1},
+        USED_PARAMS, package="thop", version="0.1.1.post2209072238",
+        count=lambda net: int(term_total("thop_count", net)), other="other thop rules (norms, pools, RNNs)",
+        param_count=_thop_params, params_other="params of modules thop has no rule for"),
     Convention(
         "torchinfo", "torchinfo summary",
-        "'Total mult-adds': per leaf module, each weight and bias parameter times the output's "
-        "spatial size for Conv layers and times the batch (1) otherwise: conv multiply-adds, FC "
-        "weights and bias (once, however many tokens a Linear runs on), BatchNorm weight and bias once per "
-        "channel (not when the BatchNorm module has children, as timm's BatchNormAct2d); activations, pooling and "
-        "adds count nothing; params = all",
-        "mult-adds", {"macs": 1, "bias_add": 1, "bn_params": 1, "linear_tokens": -1, "bn_params_functional": -1},
-        ALL_PARAMS,
-        package="torchinfo", version="1.8.0"),
+        "'Total mult-adds': per call of each leaf module, each weight and bias parameter times the "
+        "output's batch and spatial size for a class named Conv*, times the batch otherwise (a Linear on "
+        "T tokens counts once, a norm's affine parameters once per sample); ops outside leaf modules "
+        "(functional calls, matmuls, attention) count nothing; params = all",
+        "mult-adds", {"macs": 1, "matmul": 0, "attention": 0, "recurrent": 0, "bias_add": 1, "norm_params_batch": 1,
+                      "linear_tokens": -1},
+        ALL_PARAMS, package="torchinfo", version="1.8.0", count=lambda net: term_total("torchinfo_count", net),
+        other="other leaf-module parameters torchinfo multiplies by the output size"),
     Convention(
         "torch-flop-counter", "torch.utils.flop_counter.FlopCounterMode",
-        "2 FLOPs per multiply-add of convolution and addmm/mm/bmm (bias not counted); "
-        "scaled_dot_product_attention counted when torch runs it as bmm (its math path: timm's Mobile MQA, one "
-        "key/value head for several query heads), not when it runs the fused CPU kernel, which has no formula; BatchNorm, "
-        "activations, pooling and adds not counted; reports no params",
-        "FLOPs", {"macs": 2, "matmul": 2, "attention_macs": 2, "attention_bmm": 2}, None, package="torch",
-        version="2.13.0"),
+        "2 FLOPs per multiply-add of the aten ops dispatched: convolution, mm, addmm, bmm, baddbmm and the "
+        "CUDA attention kernels (bias not counted); scaled_dot_product_attention counted when torch runs it "
+        "as bmm (its math path: timm's Mobile MQA, one key/value head for several query heads), not the fused "
+        "CPU kernel, nn.MultiheadAttention's native kernel or the LSTM kernel, which have no formula; "
+        "reports no params",
+        "FLOPs", {"macs": 2, "matmul": 2, "attention": 2, "recurrent": 2, "unseen_flop_counter": -2}, None,
+        package="torch", version="2.13.0"),
     Convention(
         "torchvision", "torchvision weights meta (docs 'GFLOPS', num_params)",
         "the documented 'GFLOPS' (meta _ops, e.g. 0.301 for mobilenet_v2 IMAGENET1K_V1, printed 0.30 in "
         "the docs' table) are conv and FC multiply-adds in billions, not 2 FLOPs each (pytorch/vision "
         "PR #6936); num_params = every parameter (3,504,872 for mobilenet_v2); torchvision has no V1",
-        "GFLOPS", {"macs": 1, **MATMULS}, ALL_PARAMS),
+        "GFLOPS", EXACT, ALL_PARAMS),
     Convention(
         "keras", "Keras model.summary() (keras.applications)",
         "'Total params' include BatchNorm's non-trainable moving mean and variance beside its gamma "
         "and beta (4 per channel, x2 of the affine params), conv and FC weights and biases "
         "(keras.io applications table: MobileNet 4,253,864, MobileNetV2 3,538,984); reports no ops",
-        "params", None, {"weights": 1, "layer_scale_params": 1, "bias": 1, "bn_params": 2}),
+        "params", None, {"weights": 1, "layer_scale_params": 1, "bias": 1, "bn_params": 2, "norm_params": 1}),
 )}
 
 PAPER = CONVENTIONS["paper"]
@@ -157,7 +181,8 @@ def _timm(fvcore: Convention) -> Convention:
              "alone skips; printed as round(total / 1e9, 2) GMACs; params = sum(p.numel()), printed "
              "round(params / 1e6, 2); a re-parameterisable model (mobileone, repvit, fastvit) is counted after "
              "reparameterize_model(), as benchmark.py --reparam does",
-        unit="MACs", ops={**(fvcore.ops or {}), "attention": 1}, package=None, version=None)
+        unit="MACs", ops={**(fvcore.ops or {}), "attention": (fvcore.ops or {}).get("attention", 0) + 1},
+        count=lambda net: fvcore.total(net) + term_total("attention", net), package=None, version=None)
 
 
 CONVENTIONS["timm"] = _timm(CONVENTIONS["fvcore"])
@@ -208,17 +233,49 @@ class Entry:
 
 
 def with_classes(net: Network, classes: int) -> Network:
-    """The network with another class count: its last conv or FC layer, and the rows after it, resized.
-    A traced model that ends in a grouped conv has no classifier to resize: it is returned as it is."""
-    last = max(i for i, layer in enumerate(net.layers) if layer.op in ("conv2d", "linear"))
-    if net.layers[last].groups > 1:
+    """The network with another class count: its last conv or FC layer, and the rows after it, resized
+    (a traced row's records too: every size equal to the class count, but a tensor's batch)."""
+    weighted = [i for i, layer in enumerate(net.layers) if layer.op in ("conv2d", "linear")]
+    if not weighted:  # no classifier to resize
         return net
-    k = net.num_classes
-    layers = [layer if i < last else replace(
+    last, k = weighted[-1], net.num_classes
+    if net.layers[last].groups > 1:  # a traced model ending in a grouped conv: no classifier to resize
+        return net
+    layers = [layer if i < last else _resized(replace(
         layer, out_channels=classes if layer.out_channels == k else layer.out_channels,
-        in_channels=classes if i > last and layer.in_channels == k else layer.in_channels)
+        in_channels=classes if i > last and layer.in_channels == k else layer.in_channels), k, classes)
         for i, layer in enumerate(net.layers)]
     return replace(net, num_classes=classes, layers=tuple(layers))
+
+
+def _size(value: Any, k: int, n: int, batch: bool) -> Any:
+    """Every size k in a shape (or in shapes nested in tuples and dicts) as n; the first of a tensor kept."""
+    if isinstance(value, Shape):
+        return Shape(side if (side != k or (batch and i == 0)) else n for i, side in enumerate(value))
+    if isinstance(value, tuple):
+        return tuple(_size(v, k, n, batch) for v in value)
+    if isinstance(value, dict):
+        return {key: _size(v, k, n, batch) for key, v in value.items()}
+    return value
+
+
+def _resized(layer: Layer, k: int, n: int) -> Layer:
+    """A traced row's records with k classes as n (a built-in layer derives its records from its fields)."""
+    if not layer.ops:
+        return layer
+    def module(m: Module) -> Module:
+        return replace(m, attrs={a: n if v == k and a.startswith("out_") else v for a, v in m.attrs.items()},
+                       params=tuple((name, key, numel // k * n if numel % k == 0 else numel, trainable)
+                                    for name, key, numel, trainable in m.params))
+    calls = {id(op.call): Call(op.call.function, (_size(op.call.args[:1], k, n, True) + _size(op.call.args[1:], k, n,
+                                                                                              False)),
+                               _size(dict(op.call.kwargs), k, n, False)) for op in layer.ops}
+    ops = tuple(replace(op, args={a: _size(v, k, n, a not in op.params) for a, v in op.args.items()},
+                        out=_size(op.out, k, n, True), call=calls[id(op.call)],
+                        module=module(op.module) if op.module else None, cost=None) for op in layer.ops)
+    return replace(layer, ops=ops, params=_size(layer.params, k, n, False),
+                   calls=tuple(replace(c, module=module(c.module), inputs=_size(c.inputs, k, n, True),
+                                       output=_size(c.output, k, n, True)) for c in layer.calls))
 
 
 def entry(conv: Convention, spec: Spec | None, net: Network) -> Entry:
@@ -228,23 +285,33 @@ def entry(conv: Convention, spec: Spec | None, net: Network) -> Entry:
     own = net
     if conv.classes not in (None, net.num_classes):
         own = network(spec, net.alpha, net.resolution, conv.classes) if spec else with_classes(net, conv.classes)
-    total, params = conv.total(own), conv.param_count(own)
-    base_total, base_params = PAPER.total(net), PAPER.param_count(net)
+    total, params = conv.total(own), conv.param_total(own)
+    base_total, base_params = PAPER.total(net), PAPER.param_total(net)
     terms = explain(conv.ops, own, PAPER.ops, net)
     params_terms = explain(conv.params, own, PAPER.params, net)
     delta = None if total is None else total - base_total
     params_delta = None if params is None else params - base_params
+    if conv.count and total is not None:  # the rest of the tool's own count: one term, `other`
+        terms = _nonzero({**terms, f"{conv.name}_other": total - _scaled(conv.ops, own)})
+    if conv.param_count and params is not None:
+        params_terms = _nonzero({**params_terms, f"{conv.name}_other": params - _scaled(conv.params, own)})
     # The ledger's promise: the terms add up to the delta, exactly.
     assert delta is None or sum(terms.values()) == delta, (conv.name, terms, delta)
     assert params_delta is None or sum(params_terms.values()) == params_delta, (conv.name, params_terms)
     return Entry(conv, own, total, params, delta, terms, params_delta, params_terms)
 
 
-def term_label(name: str, scales: dict[str, int], net: Network, base: Network) -> str:
+def _nonzero(terms: dict[str, int]) -> dict[str, int]:
+    return {name: value for name, value in terms.items() if value}
+
+
+def term_label(name: str, scales: dict[str, int], net: Network, base: Network, other: str = "") -> str:
     """A term as the ledger names it: its label, with the convention's scale when it is not 1."""
     if name == "classes":
         return f"classes {base.num_classes}->{net.num_classes}"
-    scale = scales.get(name, 0)
+    if name.endswith("_other") and name not in TERMS:
+        return other
+    scale = abs(scales.get(name, 0))  # the sign is the term's own
     suffix = f" (x{scale})" if scale not in (0, 1) else ""
     return TERMS[name].label + suffix
 
@@ -280,9 +347,9 @@ class Ledger:
     entries: tuple[Entry, ...]
     measured: bool = False
 
-    def describe(self, terms: dict[str, int], scales: dict[str, int] | None, e: Entry) -> str:
+    def describe(self, terms: dict[str, int], scales: dict[str, int] | None, e: Entry, other: str = "") -> str:
         """The terms of a delta as text: '+10.09 M BatchNorm (x2), +50.18 K avgpool'."""
-        return ", ".join(f"{_signed(v)} {term_label(k, scales or {}, e.network, self.network)}"
+        return ", ".join(f"{_signed(v)} {term_label(k, scales or {}, e.network, self.network, other)}"
                          for k, v in terms.items())
 
     def with_measurements(self, results: dict[str, Any]) -> Ledger:
@@ -323,8 +390,10 @@ class Ledger:
             "name": e.convention.name,
             "tool": e.convention.tool + (f" {e.convention.version}" if e.convention.version else ""),
             "unit": e.convention.unit, "total": e.total, "params": e.params,
-            "delta": e.delta, "terms": self.describe(e.terms, e.convention.ops, e) or ("-" if e.total is not None else "no ops"),
-            "params_terms": self.describe(e.params_terms, e.convention.params, e) or ("-" if e.params is not None else "no params"),
+            "delta": e.delta, "terms": self.describe(e.terms, e.convention.ops, e, e.convention.other)
+            or ("-" if e.total is not None else "no ops"),
+            "params_terms": self.describe(e.params_terms, e.convention.params, e, e.convention.params_other)
+            or ("-" if e.params is not None else "no params"),
             "measured": e.measured, "measured_params": e.measured_params,
             "match": {True: "exact", False: "MISMATCH", None: ""}[e.matches] + (
                 f" ({e.note})" if e.note else ""),

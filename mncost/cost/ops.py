@@ -1,28 +1,36 @@
-"""Per-layer costs: a registry from op kind to one small pure function.
+"""Per-layer costs, from the op registry: a layer's cost is the sum of its aten ops' entries.
 
-In the spirit of fvcore's jit handles. Params keep their terms apart (weights,
-bias, BatchNorm affine) because every convention adds up a different subset.
+A traced row holds the ops it ran; a built-in arch's layer derives the ops its module runs
+(mncost.cost.layout), so a conv layer's mult-adds are the aten convolution entry applied to its shapes,
+for both. Params keep their roles apart (weights, bias, BatchNorm affine, other norms' affine) because
+every convention adds up a different subset; each parameter counts once, in the row that reads it first.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Callable
+from typing import Any, Iterator, Mapping
 
 from ..arch.layers import Layer, Network
-from . import formulas
+from ..arch.records import Op, Shape
+from .aten import REGISTRY, WITH_MACS, OpCost, op_cost
+from .layout import layer_records, parts
 
 MACS = "conv, FC and attention-matmul multiply-adds"  # what `macs` counts, as the tables' footers say it
+BATCH_NORMS = frozenset({"native_batch_norm", "_native_batch_norm_legit_no_training", "_native_batch_norm_legit"})
+NORMS = frozenset({"native_layer_norm", "native_group_norm", "instance_norm", "rms_norm"})
+BIAS_FIRST = frozenset({"addmm", "baddbmm", "addmv"})  # ops whose `self` is the bias they add
+RECURRENT = frozenset({"lstm", "gru", "rnn_tanh", "rnn_relu"})
 
 
 @dataclass(frozen=True)
 class LayerCost:
     """The cost terms of one layer, exact integers."""
 
-    macs: int = 0  # conv and FC multiply-adds (the papers' mult-adds), and attention / matmul multiply-adds
+    macs: int = 0  # conv and FC multiply-adds (the papers' mult-adds), and every other op's multiply-adds
     weights: int = 0
     bias: int = 0
-    bn_params: int = 0  # BatchNorm affine weight and bias (2 per channel)
+    bn_params: int = 0  # norms' affine weight and bias (BatchNorm's 2 per channel; layer, group, ... norms')
     activations: int = 0  # output elements
 
     @property
@@ -34,97 +42,67 @@ class LayerCost:
         return LayerCost(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
 
 
-def _area(layer: Layer) -> int:
-    return layer.output_size[0] * layer.output_size[1]
+def param_role(name: str, args: Mapping[str, Any], arg: str) -> str:
+    """Which LayerCost field a parameter passed to aten op `name` as `arg` counts in."""
+    if name in BATCH_NORMS:
+        return "bn_params"
+    if name in NORMS:
+        return "norm_params"
+    if name in RECURRENT and arg.startswith("params."):  # w_ih, w_hh[, b_ih, b_hh][, w_hr] per layer
+        runs = args["num_layers"] * (2 if args["bidirectional"] else 1)
+        position = int(arg.split(".")[1]) % (len(args["params"]) // runs)
+        return "bias" if args["has_biases"] and position in (2, 3) else "weights"
+    return "bias" if "bias" in arg or arg.startswith("b_") or (name in BIAS_FIRST and arg == "self") else "weights"
 
 
-def _with_outputs(layer: Layer, macs: int, weights: int) -> LayerCost:
-    """The terms every conv and FC layer shares: bias, BatchNorm and output elements."""
-    n = layer.out_channels
-    return LayerCost(macs, weights, n if layer.bias else 0, 2 * n if layer.norm else 0, n * _area(layer))
+def layer_ops(layer: Layer) -> tuple[Op, ...]:
+    """The aten ops a layer runs: a traced row's own, or those its module runs as mncost builds it."""
+    return layer.ops or layer_records(layer)[0]
 
 
-def conv_cost(layer: Layer) -> LayerCost:
-    """Any 2-d convolution, grouped or not: D_K*D_K*(M/g)*N*D_F*D_F mult-adds."""
-    k, m, n, g = layer.kernel, layer.in_channels, layer.out_channels, layer.groups
-    return _with_outputs(layer, formulas.grouped_conv_macs(k, m, n, layer.output_size, g),
-                         formulas.grouped_conv_params(k, m, n, g))
+def costed(ops: tuple[Op, ...]) -> Iterator[tuple[Op, OpCost]]:
+    """Each op the registry costs (not the inside of a composite op, not an op without an entry)."""
+    for op in ops:
+        if not op.inner:
+            cost = op.cost if op.cost is not None else op_cost(op.name, op.args, op.out)
+            if cost is not None:
+                yield op, cost
 
 
-def linear_cost(layer: Layer) -> LayerCost:
-    """A fully connected layer: in*out mult-adds and weights, per token when it runs on a sequence."""
-    m, n = layer.in_channels, layer.out_channels
-    return _with_outputs(layer, formulas.linear_macs(m, n) * _area(layer), formulas.linear_params(m, n, bias=False))
-
-
-def pool_cost(layer: Layer) -> LayerCost:
-    """Global average pooling: no mult-adds in the papers' count, no params."""
-    return LayerCost(activations=layer.out_channels * _area(layer))
-
-
-def outputs_cost(layer: Layer) -> LayerCost:
-    """An op with no mult-adds in the papers' count and no params: the [V3] squeeze-and-excite multiply,
-    and a traced model's activation, add, softmax, ... rows."""
-    return LayerCost(activations=layer.out_channels * _area(layer))
-
-
-def norm_cost(layer: Layer) -> LayerCost:
-    """A BatchNorm on its own ([V4] MQA pre-norm): its affine params, no mult-adds."""
-    return LayerCost(bn_params=2 * layer.out_channels, activations=layer.out_channels * _area(layer))
-
-
-def layer_scale_cost(layer: Layer) -> LayerCost:
-    """[V4] layer scale: one learned gamma per channel (counted as weights), no mult-adds."""
-    return LayerCost(weights=layer.out_channels, activations=layer.out_channels * _area(layer))
-
-
-def _kv_area(layer: Layer) -> int:
-    return layer.kv_size[0] * layer.kv_size[1]  # type: ignore[attr-defined]  (AttentionMatmul)
-
-
-def attention_logits_cost(layer: Layer) -> LayerCost:
-    """Q K^T over every head: heads x key_dim x area_q x area_kv mult-adds, heads x area_q x area_kv outputs."""
-    return LayerCost(macs=layer.in_channels * _area(layer) * _kv_area(layer),
-                     activations=layer.out_channels * _area(layer) * _kv_area(layer))
-
-
-def attention_values_cost(layer: Layer) -> LayerCost:
-    """attention x V over every head: heads x value_dim x area_q x area_kv mult-adds."""
-    return LayerCost(macs=layer.out_channels * _area(layer) * _kv_area(layer),
-                     activations=layer.out_channels * _area(layer))
-
-
-def matmul_cost(layer: Layer) -> LayerCost:
-    """A traced matmul: inner dimension x output elements mult-adds."""
-    outputs = layer.out_channels * _area(layer)
-    return LayerCost(macs=layer.in_channels * outputs, activations=outputs)
-
-
-def attention_cost(layer: Layer) -> LayerCost:
-    """A traced scaled dot-product attention over `groups` heads, L queries and S keys: Q K^T and A V,
-    L*S*(E + Ev) mult-adds per head."""
-    (length, source), heads = layer.input_size, layer.groups
-    return LayerCost(macs=heads * length * source * (layer.in_channels + layer.out_channels),
-                     activations=heads * layer.out_channels * length)
-
-
-COST_FUNCTIONS: dict[str, Callable[[Layer], LayerCost]] = {
-    "conv2d": conv_cost,
-    "linear": linear_cost,
-    "avgpool": pool_cost,
-    **dict.fromkeys(("mul", "maxpool", "act", "add", "softmax"), outputs_cost),
-    "matmul": matmul_cost,
-    "batchnorm": norm_cost,
-    "layerscale": layer_scale_cost,
-    "attn_qk": attention_logits_cost,
-    "attn_av": attention_values_cost,
-    "attention": attention_cost,
-}
+def layer_params(layer: Layer, ops: tuple[Op, ...]) -> tuple[tuple[str, str, Shape], ...]:
+    """The parameters a layer reads first, with their roles: a traced row's own, or each its ops read."""
+    if layer.ops:
+        return layer.params
+    seen: dict[str, tuple[str, str, Shape]] = {}
+    for op in ops:
+        for arg, key in op.params.items():
+            seen.setdefault(key, (key, param_role(op.name, op.args, arg), op.args[arg]))
+    return tuple(seen.values())
 
 
 def layer_cost(layer: Layer) -> LayerCost:
-    """The cost of one layer, through the registry."""
-    return COST_FUNCTIONS[layer.op](layer)
+    """The cost of one layer, through the registry: a traced row's ops, or the ops of a built-in layer's
+    layout (mncost.cost.layout.parts: their arguments alone, as the sweeps cost millions of layers)."""
+    roles = {"weights": 0, "bias": 0, "bn_params": 0, "norm_params": 0}
+    macs, last = 0, None
+    if layer.ops:
+        for op, cost in costed(layer.ops):
+            macs += cost.macs
+            last = op.out[0] if op.out else last
+        for _, role, shape in layer.params:
+            roles[role] += Shape(shape).numel
+    else:
+        seen: set[str] = set()
+        for part in parts(layer):
+            if part.name in WITH_MACS:
+                macs += REGISTRY[part.name](part.args, part.out).macs
+            last = part.out[0]
+            for arg, key in part.params.items():
+                if key not in seen:
+                    seen.add(key)
+                    roles[param_role(part.name, part.args, arg)] += part.args[arg].numel
+    roles["bn_params"] += roles.pop("norm_params")
+    return LayerCost(macs=macs, activations=last.numel if last is not None else 0, **roles)
 
 
 def network_costs(net: Network) -> list[tuple[Layer, LayerCost]]:

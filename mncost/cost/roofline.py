@@ -1,16 +1,17 @@
 """Bytes moved, arithmetic intensity and roofline latency per layer ([V4] section 3, Eq. 1).
 
 ModelTime = sum over layers of max(MACs / PeakMACs, (weight bytes + activation bytes) / PeakMemBW).
-Every tensor is counted once per layer at the chosen precision: the weights of the conv or
-FC (and its bias; BatchNorm is taken as folded into the conv, as deployed), the tensors the
-layer reads and the one it writes. A residual add is fused into the layer that ends the
-block, so that layer also reads the shortcut tensor. Bytes are exact integers.
+Every tensor is counted once per row at the chosen precision: the parameters and constant
+tensors its ops read (BatchNorm taken as folded into the conv, as deployed), the tensors the
+row reads and the one it writes; a row is one fused kernel (a conv with its BatchNorm,
+activation and residual add; one attention; one add). The tensors come from the row's aten ops
+(mncost.cost.aten), so any traced model has bytes. Bytes are exact integers.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from ..arch.builder import network
 from ..arch.layers import Layer, Network, Size
@@ -18,8 +19,10 @@ from ..arch.spec import Spec
 from ..errors import MncostError
 from ..table import Column, Table
 from .hardware import PROFILES, Hardware
-from .ops import network_costs
-from .terms import input_elements
+from ..arch.records import Shape, shapes
+from .conventions import model_label
+from .model import unknown_notes
+from .ops import BATCH_NORMS, costed, layer_ops, network_costs
 
 DTYPES: dict[str, int] = {"int8": 1, "fp16": 2, "fp32": 4}  # bytes per element
 
@@ -28,36 +31,23 @@ def _area(size: Size) -> int:
     return size[0] * size[1]
 
 
-def mul_input(layer: Layer) -> int:
-    """Elements read by the [V3] squeeze-and-excite multiply: the feature map and the 1x1 gate."""
-    return input_elements(layer) + layer.in_channels
-
-
-def logits_input(layer: Layer) -> int:
-    """Elements read by [V4]'s Q K^T: every head's queries, and the one shared key head at the K/V size."""
-    kv = _area(layer.kv_size)  # type: ignore[attr-defined]  (AttentionMatmul)
-    return input_elements(layer) + layer.in_channels // layer.groups * kv
-
-
-def values_input(layer: Layer) -> int:
-    """Elements read by [V4]'s attention x V: every head's attention map, and the one shared value head."""
-    kv = _area(layer.kv_size)  # type: ignore[attr-defined]  (AttentionMatmul)
-    return input_elements(layer) * kv + layer.out_channels // layer.groups * kv
-
-
-# Elements each op reads, by Layer.op (a conv, FC or pool: its input feature map); a new op adds one entry
-# (costs.COST_FUNCTIONS gives the rest).
-INPUT_ELEMENTS: dict[str, Callable[[Layer], int]] = {
-    "conv2d": input_elements,
-    "linear": input_elements,
-    "avgpool": input_elements,
-    "mul": mul_input,
-    "batchnorm": input_elements,  # [V4]'s MQA pre-norm
-    "layerscale": input_elements,
-    "attn_qk": logits_input,
-    "attn_av": values_input,
-    **dict.fromkeys(("act", "maxpool", "softmax"), input_elements),  # rows of a traced model (mncost count)
-}
+def row_elements(layer: Layer) -> tuple[int, int]:
+    """(weight elements, input elements) a row moves: the parameters and constant tensors its ops read (a
+    BatchNorm's folded away), and every tensor it reads that no earlier op of the row wrote (a broadcast
+    tensor once: one key head for all query heads)."""
+    weights: dict[str, int] = {}
+    reads = 0
+    for op, _ in costed(layer_ops(layer)):
+        folded = op.name in BATCH_NORMS
+        for arg, value in op.args.items():
+            for index, shape in enumerate(shapes(value)):
+                where = arg if isinstance(value, Shape) else f"{arg}.{index}"
+                if where in op.params or where in op.buffers:
+                    if not folded:
+                        weights[op.params.get(where, f"{id(op)}.{where}")] = shape.numel
+                elif where not in op.internal:
+                    reads += op.data.get(where, shape.numel)
+    return sum(weights.values()), reads
 
 
 @dataclass(frozen=True)
@@ -90,12 +80,9 @@ class LayerRoofline:
         return "compute" if self.intensity >= hw.ridge else "memory"
 
 
-def layer_roofline(layer: Layer, macs: int, weights: int, outputs: int, itemsize: int) -> LayerRoofline:
-    """A layer's bytes from its cost terms (weights incl. bias, output elements) and the elements it reads."""
-    if layer.op not in INPUT_ELEMENTS:
-        raise MncostError(f"layer {layer.name!r} has op {layer.op!r}, which the roofline cannot count yet; "
-                          f"known ops: {', '.join(INPUT_ELEMENTS)}")
-    reads = INPUT_ELEMENTS[layer.op](layer) + (outputs if layer.shortcut else 0)
+def layer_roofline(layer: Layer, macs: int, outputs: int, itemsize: int) -> LayerRoofline:
+    """A row's bytes: the weights and tensors it reads (row_elements) and the output it writes."""
+    weights, reads = row_elements(layer)
     return LayerRoofline(layer, macs, weights * itemsize, reads * itemsize, outputs * itemsize)
 
 
@@ -176,14 +163,16 @@ class Roofline:
                          f"per layer; model total {t['time']:,.0f}. Only ratios between networks on this profile mean anything.")
         footer = [f"Hardware {hw.name} ({hw.label}): {peaks}; source: {hw.source}.",
                   time_note,
-                  f"Bytes at {self.dtype} ({DTYPES[self.dtype]} B/element): conv/FC weights and bias (BatchNorm folded), "
-                  f"every tensor read (the residual's shortcut too) and written, once per layer.",
-                  f"{t['memory_bound']} of {len(self.layers)} layers fall below the ridge point (memory-bound)."]
+                  f"Bytes at {self.dtype} ({DTYPES[self.dtype]} B/element): the parameters and constants each row's ops "
+                  f"read (BatchNorm folded), every tensor it reads (the residual's shortcut too) and the one it "
+                  f"writes, once per row.",
+                  f"{t['memory_bound']} of {len(self.layers)} layers fall below the ridge point (memory-bound).",
+                  *unknown_notes(net)]
         if hw.dtype and hw.dtype != self.dtype:
             footer.append(f"The profile was {'measured' if hw.absolute else 'fitted'} at {hw.dtype}; "
                           f"bytes here are {self.dtype}.")
         return Table(
-            title=f"Roofline of MobileNet {net.arch} alpha={net.alpha:g} {height}x{width} on {hw.label}, {self.dtype}",
+            title=f"Roofline of {model_label(net)} {height}x{width}{_batch(net)} on {hw.label}, {self.dtype}",
             columns=[Column("name", "Layer"), Column("filter_shape", "Filter Shape"),
                      Column("macs", "Mult-Adds", "count"), Column("weight_bytes", "Weight Bytes", "count"),
                      Column("input_bytes", "Input Bytes", "count"), Column("output_bytes", "Output Bytes", "count"),
@@ -191,6 +180,10 @@ class Roofline:
                      Column("time", unit, "count" if not hw.absolute else "number"),
                      Column("share", "Time Share", "share")],
             rows=rows, totals=totals, footer=footer)
+
+
+def _batch(net: Network) -> str:
+    return f", batch {net.batch}" if net.batch > 1 else ""
 
 
 def _round(value: float) -> float:
@@ -206,6 +199,5 @@ def roofline(arch: str | Spec = "v1", alpha: float = 1.0, res: int | str | Size 
 def network_roofline(net: Network, dtype: str, hw: Hardware) -> Roofline:
     """The roofline of any Network's layers: a built-in arch's, or a traced model's (mncost count)."""
     itemsize = parse_dtype(dtype)
-    layers = tuple(layer_roofline(layer, cost.macs, cost.weights + cost.bias, cost.activations, itemsize)
-                   for layer, cost in network_costs(net))
+    layers = tuple(layer_roofline(layer, cost.macs, cost.activations, itemsize) for layer, cost in network_costs(net))
     return Roofline(net, dtype, hw, layers)

@@ -1,280 +1,218 @@
-"""Cost terms beyond the papers' mult-adds: one small pure function per term, and a registry.
+"""Cost terms: named counts of one kind of work or parameter in a row, read off its records.
 
-Each term counts one kind of work (or one kind of parameter) in a Layer, in the
-unit a counter would scale: elements, channels or mult-adds. A convention
-(mncost.cost.conventions) is a selection and scaling of these terms.
+Each term counts one thing in the unit a counter scales it by: multiply-adds, elements, parameters. A
+convention (mncost.cost.conventions) is a selection and scaling of these terms. A row's terms come from
+its aten ops (costed by mncost.cost.aten), the torch calls they ran under and the module calls that began
+in it (mncost.arch.records; a built-in layer derives its own, mncost.cost.layout), so `compare --arch v2`
+and `compare TARGET` on the module mncost builds for it count the same terms. Every row's terms are
+computed once per network.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable
 
 from ..arch.layers import Layer, Network
-from .ops import layer_cost
+from ..arch.records import ModuleCall, Op, Shape
+from . import tools
+from .aten import ACTIVATION_KINDS, OpCost
+from .ops import BATCH_NORMS, costed, layer_params
+
+CONVS = frozenset({"convolution", "_convolution"})
+MATRIX = frozenset({"mm", "bmm", "addmm", "baddbmm", "dot", "mv", "addmv", "matmul", "einsum", "_trilinear"})
+ATTENTION_CALLS = ("F.scaled_dot_product_attention", "nn.MultiheadAttention", "nn.TransformerEncoderLayer",
+                   "nn.TransformerEncoder")
+RECURRENT = frozenset({"lstm", "gru", "rnn_tanh", "rnn_relu", "lstm_cell", "gru_cell", "rnn_tanh_cell",
+                       "rnn_relu_cell", "mkldnn_rnn_layer"})
+BATCH_NORM_MODULES = frozenset({"BatchNorm1d", "BatchNorm2d", "BatchNorm3d"})
+# an activation's kind -> the nn module that runs it (its hook) and the F function that does (a patch)
+ACTIVATION_FACTS = {"relu": ("ReLU", "F.relu"), "relu6": ("ReLU6", "F.relu6"), "gelu": ("GELU", "F.gelu"),
+                    "elu": ("ELU", "F.elu"), "prelu": ("PReLU", "F.prelu"), "leaky_relu": ("LeakyReLU", "")}
+ANY_CALL = {"hswish": "hardswish", "hsigmoid": "hardsigmoid", "silu": "silu"}  # counted however called
 
 
-def _elements(channels: int, size: tuple[int, int]) -> int:
-    return channels * size[0] * size[1]
+ATTENTION_OPS = frozenset({"_scaled_dot_product_flash_attention_for_cpu", "_scaled_dot_product_flash_attention",
+                           "_scaled_dot_product_efficient_attention", "_scaled_dot_product_cudnn_attention",
+                           "_native_multi_head_attention", "_transformer_encoder_layer_fwd"})
 
 
-def output_elements(layer: Layer) -> int:
-    """Elements of the layer's output tensor (batch 1)."""
-    return _elements(layer.out_channels, layer.output_size)
+def kind_of(op: Op) -> str | None:
+    """Which exact-count term an op's multiply-adds belong to: macs, matmul, attention, recurrent, or none."""
+    if op.name in CONVS or op.call.function == "F.linear" and op.name in MATRIX:
+        return "macs"
+    if op.name in ATTENTION_OPS or op.call.function in ATTENTION_CALLS and op.name in MATRIX:
+        return "attention"
+    if op.name in RECURRENT:
+        return "recurrent"
+    return "matmul" if op.name in MATRIX else None
 
 
-ATTENTION_OPS = ("attn_qk", "attn_av")  # [V4] Mobile MQA's two matmuls
-MATMUL_OPS = (*ATTENTION_OPS, "matmul", "attention")  # mult-adds that are not a conv's or an FC's
+def _module_op(op: Op, classes: frozenset[str] | set[str]) -> bool:
+    """The op is the own op of a module of one of these exact torch.nn classes."""
+    return op.own and op.module is not None and op.module.type.startswith(tools.NN) \
+        and op.module.type.rpartition(".")[2] in classes
 
 
-def macs(layer: Layer) -> int:
-    """Conv and FC multiply-adds, the papers' mult-adds."""
-    return 0 if layer.op in MATMUL_OPS else layer_cost(layer).macs
+def _op_facts(op: Op, cost: OpCost, facts: Counter, shortcut: bool) -> None:
+    kind = kind_of(op)
+    if kind:
+        facts[kind] += cost.macs
+    if kind == "macs":
+        facts["bias_add"] += cost.of("bias")
+        hooked = _module_op(op, tools.PTFLOPS_CONVS | {"Linear"}) and not tools.ptflops_shadowed(op.module)
+        if not hooked:
+            facts["macs_unhooked"] += cost.macs
+            facts["bias_add_unhooked"] += cost.of("bias")
+    elements = op.out[0].numel if op.out else 0
+    if op.name in BATCH_NORMS and op.args.get("weight") is not None:
+        exact = _module_op(op, BATCH_NORM_MODULES) and not tools.ptflops_shadowed(op.module)
+        facts["batchnorm" if exact else "batchnorm_functional"] += cost.of("norm")
+    activation = ACTIVATION_KINDS.get(op.name)
+    if activation == "relu6" and (op.args.get("min_val"), op.args.get("max_val")) != (0, 6):
+        activation = None  # a hardtanh
+    if activation in ANY_CALL:  # however called (the [V3] terms; F.silu)
+        facts[ANY_CALL[activation]] += elements
+    elif activation in ACTIVATION_FACTS:  # by its nn module (relu, gelu, ...), or as F.relu, F.gelu, ... in a forward
+        module, function = ACTIVATION_FACTS[activation]
+        if _module_op(op, {module}):
+            facts[activation] += elements
+        elif function and op.call.function == function:
+            facts[f"{activation}_functional"] += elements
+    if op.name in ("add", "add_") and op.call.function in ("Tensor.__add__", "Tensor.__iadd__") and shortcut:
+        facts["residual_add"] += elements
+    pooled = op.args["self"].numel if op.name in ("mean", "_adaptive_avg_pool2d") and "self" in op.args else 0
+    if pooled and op.call.function == "F.adaptive_avg_pool2d":
+        module = _module_op(op, {"AdaptiveAvgPool2d"})
+        facts["avgpool" if module else "avgpool_functional"] += pooled
+        facts["avgpool_div"] += elements if module else 0
+    if op.name in ("_softmax", "_safe_softmax") and op.call.function in ("F.softmax", "torch.softmax",
+                                                                          "Tensor.softmax"):
+        facts["softmax_patched" if op.call.function == "F.softmax" else "softmax_other"] += op.args["self"].numel
 
 
-def attention_macs(layer: Layer) -> int:
-    """[V4] attention's Q K^T and attention x V multiply-adds (matmuls, which some counters never see)."""
-    return layer_cost(layer).macs if layer.op in ATTENTION_OPS else 0
+def _call_facts(call: ModuleCall, facts: Counter) -> None:
+    cls = tools.nn_class(call)
+    if tools.ptflops_hooked(call):
+        facts["ptflops_hooks"] += tools.ptflops_hook(call)
+        if cls in tools.PTFLOPS_RNNS | {"MultiheadAttention"} or call.module.type == tools.TIMM_ATTENTION:
+            facts["ptflops_module_rules"] += tools.ptflops_hook(call)
+    if tools.thop_ruled(call):
+        facts["thop_count"] += tools.thop_hook(call)
+        if call.first:
+            facts["thop_params"] += sum(n for _, _, n, _ in call.module.params)
+    facts["torchinfo_count"] += tools.torchinfo_macs(call)
+    if cls == "Softmax":
+        facts["softmax_module"] += int(tools.thop_hook(call))
+    if cls.startswith("AvgPool") and call.output is not None:
+        facts["avgpool_fixed_outputs"] += call.output.numel
+    if "Norm" in cls and call.module.leaf and call.output is not None:
+        facts["norm_params_batch"] += call.output[0] * sum(n for _, _, n, _ in call.module.params)
+    if cls == "Linear" and call.output is not None and len(call.output) > 2:
+        params = sum(n for _, _, n, _ in call.module.params)
+        facts["linear_tokens"] += (call.output.numel // call.output[-1] - call.output[0]) * params
 
 
-def batchnorm(layer: Layer) -> int:
-    """BatchNorm by an nn.BatchNorm module at inference: one scale-and-shift per output element."""
-    return output_elements(layer) if layer.norm and layer.call is None else 0
+def row_facts(layer: Layer) -> Counter:
+    """Every term of one row, read off its records in one pass."""
+    from .layout import layer_records  # a built-in layer's records, derived
+
+    ops, calls = (layer.ops, layer.calls) if layer.ops else layer_records(layer)
+    facts: Counter = Counter()
+    for op, cost in costed(ops):
+        _op_facts(op, cost, facts, layer.shortcut is not None)
+    for call in calls:
+        _call_facts(call, facts)
+    exact = facts["macs"] + facts["matmul"] + facts["attention"] + facts["recurrent"]
+    facts["unseen_flop_counter"] += exact - tools.flop_counter_macs(ops)
+    fv_macs, fv_other = tools.fvcore_counts(ops)
+    facts["unseen_fvcore"] += exact - fv_macs
+    facts["fvcore_count"] += fv_macs + fv_other
+    for call, group in tools.groups(ops):
+        patch = tools.ptflops_patch(call, group)
+        facts["ptflops_patches"] += patch
+        named = {**dict.fromkeys(tools.PTFLOPS_MATMULS, "matmul_named"), "torch.add": "add_named",
+                 "Tensor.add": "add_named", "torch.mul": "mul_named", "Tensor.mul": "mul_named"}
+        if call.function in named:
+            facts[named[call.function]] += patch
+    for _, role, shape in layer_params(layer, ops):
+        facts["layer_scale_params" if layer.op == "layerscale" and role == "weights" else role] += Shape(shape).numel
+    _analytic(layer, facts)
+    return facts
 
 
-def batchnorm_functional(layer: Layer) -> int:
-    """BatchNorm run as F.batch_norm by a module no counter has a rule for (timm's BatchNormAct2d)."""
-    return output_elements(layer) if layer.norm and layer.call is not None else 0
+def _analytic(layer: Layer, facts: Counter) -> None:
+    """Terms of the papers' own layers: [V3] squeeze-and-excite, [V4] attention softmax and layer scale,
+    and the classifier's softmax ([V1] Table 1)."""
+    out = layer.out_channels * layer.output_size[0] * layer.output_size[1] if len(layer.output_size) == 2 else 0
+    if layer.op == "mul":
+        facts["se_mul"] += out
+    if layer.op == "avgpool" and layer.name.endswith(".se.pool"):
+        facts["se_pool"] += layer.in_channels * layer.input_size[0] * layer.input_size[1]
+    if layer.op == "layerscale":
+        facts["layer_scale"] += out
+    if layer.op == "linear":
+        facts["softmax"] += 3 * layer.out_channels - 1
+    if layer.op == "attn_qk":
+        kv = layer.kv_size[0] * layer.kv_size[1]  # type: ignore[attr-defined]  (AttentionMatmul)
+        facts["attention_softmax"] += out * kv // kv * (3 * kv - 1) if kv else 0
 
 
-def bn_params_functional(layer: Layer) -> int:
-    """The affine params of such a BatchNorm (in a module with children, so no leaf layer owns them)."""
-    return layer_cost(layer).bn_params if layer.op == "batchnorm" and layer.call is not None else 0
-
-
-def relu(layer: Layer) -> int:
-    """ReLU by an nn.ReLU module: one comparison per output element."""
-    return output_elements(layer) if layer.activation == "relu" and layer.call is None else 0
-
-
-def relu6(layer: Layer) -> int:
-    """ReLU6 by an nn.ReLU6 module: one clamp per output element."""
-    return output_elements(layer) if layer.activation == "relu6" and layer.call is None else 0
-
-
-def input_elements(layer: Layer) -> int:
-    """Elements of the layer's input tensor (batch 1)."""
-    return _elements(layer.in_channels, layer.input_size)
-
-
-def hardswish(layer: Layer) -> int:
-    """[V3] hard-swish x * ReLU6(x + 3) / 6: one per output element."""
-    return output_elements(layer) if layer.activation == "hswish" else 0
-
-
-def hardsigmoid(layer: Layer) -> int:
-    """[V3] hard-sigmoid ReLU6(x + 3) / 6, the squeeze-and-excite gate: one per output element."""
-    return output_elements(layer) if layer.activation == "hsigmoid" else 0
-
-
-def se_mul(layer: Layer) -> int:
-    """The squeeze-and-excite multiply: one per output element."""
-    return output_elements(layer) if layer.op == "mul" else 0
-
-
-def se_pool(layer: Layer) -> int:
-    """The additions of the pools inside [V3] blocks (the squeeze): one per input element."""
-    return avgpool(layer) if layer.op == "avgpool" and layer.name.endswith(".se.pool") else 0
-
-
-def avgpool(layer: Layer) -> int:
-    """Average pooling by nn.AdaptiveAvgPool2d, its additions: one per input element."""
-    return input_elements(layer) if layer.op == "avgpool" and layer.call is None else 0
-
-
-def avgpool_div(layer: Layer) -> int:
-    """Average pooling by nn.AdaptiveAvgPool2d, its divisions: one per output element."""
-    return output_elements(layer) if layer.op == "avgpool" and layer.call is None else 0
-
-
-def bias_add(layer: Layer) -> int:
-    """Bias adds of a conv or FC layer with a bias: one per output element."""
-    return output_elements(layer) if layer.bias else 0
-
-
-def residual_add(layer: Layer) -> int:
-    """The [V2] residual add after this layer: one per output element."""
-    return output_elements(layer) if layer.shortcut else 0
-
-
-def softmax(layer: Layer) -> int:
-    """The classifier's softmax ([V1] Table 1) over K classes: K exp, K-1 adds, K divisions."""
-    k = layer.out_channels
-    return 3 * k - 1 if layer.op == "linear" else 0
-
-
-def attention_softmax(layer: Layer) -> int:
-    """[V4] attention's softmax over each query's area_kv logits, per head: area_kv exp, area_kv - 1 adds,
-    area_kv divisions (as the classifier's softmax above)."""
-    if layer.op != "attn_qk":
-        return 0
-    kv = layer.kv_size[0] * layer.kv_size[1]  # type: ignore[attr-defined]  (AttentionMatmul)
-    return layer.out_channels * layer.output_size[0] * layer.output_size[1] * (3 * kv - 1)
-
-
-def layer_scale(layer: Layer) -> int:
-    """[V4] layer scale: one multiply per output element."""
-    return output_elements(layer) if layer.op == "layerscale" else 0
-
-
-def gelu(layer: Layer) -> int:
-    """GELU ([V4] Hybrid-L): one evaluation per output element."""
-    return output_elements(layer) if layer.activation == "gelu" else 0
-
-
-def weights(layer: Layer) -> int:
-    """Conv and FC weights (the papers' params)."""
-    return 0 if layer.op == "layerscale" else layer_cost(layer).weights
-
-
-def layer_scale_params(layer: Layer) -> int:
-    """[V4] layer scale's gammas, one per channel."""
-    return layer_cost(layer).weights if layer.op == "layerscale" else 0
-
-
-def bias(layer: Layer) -> int:
-    """Conv and FC bias parameters."""
-    return layer_cost(layer).bias
-
-
-def bn_params(layer: Layer) -> int:
-    """BatchNorm affine parameters: a weight and a bias per channel."""
-    return layer_cost(layer).bn_params
+@lru_cache(maxsize=64)
+def network_facts(net: Network) -> tuple[Counter, ...]:
+    """Every row's terms, computed once per network."""
+    return tuple(row_facts(layer) for layer in net.layers)
 
 
 @dataclass(frozen=True)
 class Term:
-    """A named cost term: a label for people and a function of one layer."""
+    """A named cost term: a label for people and how to count it on one row (or on the whole network)."""
 
     name: str
     label: str
-    count: Callable[[Layer], int]
+    network: Callable[[Network], int] | None = None  # a term of the network, not of its rows
 
 
-def _called(op: str, calls: tuple[str, ...], measure: Callable[[Layer], int], attr: str = "op") -> Callable[[Layer], int]:
-    """A term: measure(layer) on the rows of this op (or activation) run through one of these calls."""
-    def count(layer: Layer) -> int:
-        return measure(layer) if getattr(layer, attr) == op and layer.call in calls else 0
-    return count
+def _unused(net: Network) -> int:
+    return sum(numel for _, numel in net.unused)
 
-
-def softmax_ops(layer: Layer) -> int:
-    """nn.Softmax over K classes, per row: K exp, K-1 adds and K divisions."""
-    return (3 * layer.out_channels - 1) * layer.output_size[0] * layer.output_size[1] \
-        if layer.op == "softmax" and layer.call is None else 0
-
-
-def matmul_macs(layer: Layer) -> int:
-    """The multiply-adds of a matmul row, whichever way it was called."""
-    return layer_cost(layer).macs if layer.op == "matmul" else 0
-
-
-def attention(layer: Layer) -> int:
-    """Scaled dot-product attention's two matmuls, Q K^T and A V, per head: L*S*(E + Ev) mult-adds."""
-    return layer_cost(layer).macs if layer.op == "attention" else 0
-
-
-SDPA_AS_BMM = "F.scaled_dot_product_attention (math: bmm)"  # the call of an attention torch ran as bmm
-
-
-def attention_bmm(layer: Layer) -> int:
-    """Those matmuls when torch ran the attention as bmm (its math path), as dispatch-level counters see it;
-    a fused kernel (flash attention on CPU) they may have no formula for."""
-    return attention(layer) if layer.call == SDPA_AS_BMM else 0
-
-
-def linear_tokens(layer: Layer) -> int:
-    """A Linear on T tokens counted once instead of T times: (T-1) * (weights + bias)."""
-    if layer.op != "linear":
-        return 0
-    cost = layer_cost(layer)
-    return (layer.output_size[0] * layer.output_size[1] - 1) * (cost.weights + cost.bias)
-
-
-def _unhooked(layer: Layer) -> bool:
-    """A conv or FC layer run by a module that is not exactly nn.Conv2d / nn.Linear (timm's Linear, F.linear)."""
-    return layer.op in ("conv2d", "linear") and layer.call is not None
-
-
-def macs_unhooked(layer: Layer) -> int:
-    """The mult-adds of such a layer: counters that look modules up by exact type skip them."""
-    return macs(layer) if _unhooked(layer) else 0
-
-
-def bias_add_unhooked(layer: Layer) -> int:
-    """Its bias adds."""
-    return bias_add(layer) if _unhooked(layer) else 0
-
-
-def params_unhooked(layer: Layer) -> int:
-    """Its weights and bias."""
-    return weights(layer) + bias(layer) if _unhooked(layer) else 0
-
-
-NAMED_MATMULS = ("torch.matmul", "Tensor.matmul", "torch.mm", "Tensor.mm", "torch.bmm", "Tensor.bmm")
 
 TERMS: dict[str, Term] = {t.name: t for t in (
-    Term("macs", "conv+FC mult-adds", macs),
-    Term("attention_macs", "attention matmul mult-adds", attention_macs),
-    Term("batchnorm", "BatchNorm", batchnorm),
-    Term("relu", "ReLU", relu),
-    Term("relu6", "ReLU6", relu6),
-    Term("hardswish", "hard-swish", hardswish),
-    Term("hardsigmoid", "hard-sigmoid", hardsigmoid),
-    Term("se_mul", "SE multiply", se_mul),
-    Term("se_pool", "SE pools (in avgpool)", se_pool),
-    Term("avgpool", "avgpool", avgpool),
-    Term("avgpool_div", "avgpool divisions", avgpool_div),
-    Term("bias_add", "bias adds", bias_add),
-    Term("residual_add", "residual adds", residual_add),
-    Term("softmax", "softmax", softmax),
-    Term("attention_softmax", "attention softmax", attention_softmax),
-    Term("layer_scale", "layer scale", layer_scale),
-    Term("gelu", "GELU", gelu),
-    # How the op was called matters to the counters that hook modules or patch functions:
-    Term("macs_unhooked", "conv/FC of a module subclass or F.linear", macs_unhooked),
-    Term("bias_add_unhooked", "their bias adds", bias_add_unhooked),
-    Term("params_unhooked", "their weights and bias", params_unhooked),
-    Term("batchnorm_functional", "F.batch_norm", batchnorm_functional),
-    Term("bn_params_functional", "BatchNorm params of F.batch_norm", bn_params_functional),
-    Term("relu_functional", "F.relu", _called("relu", ("F.relu",), output_elements, "activation")),
-    Term("relu6_functional", "F.relu6", _called("relu6", ("F.relu6",), output_elements, "activation")),
-    Term("avgpool_functional", "F.adaptive_avg_pool2d",
-         _called("avgpool", ("F.adaptive_avg_pool2d",), input_elements)),
-    Term("avgpool_fixed", "nn.AvgPool2d", _called("avgpool", ("nn.AvgPool2d",), input_elements)),
-    Term("avgpool_fixed_outputs", "nn.AvgPool2d outputs", _called("avgpool", ("nn.AvgPool2d",), output_elements)),
-    Term("avgpool_fixed_functional", "F.avg_pool2d", _called("avgpool", ("F.avg_pool2d",), input_elements)),
-    Term("maxpool", "nn.MaxPool2d", _called("maxpool", (None,), input_elements)),
-    Term("maxpool_functional", "F.max_pool2d", _called("maxpool", ("F.max_pool2d",), input_elements)),
-    Term("add", "adds (x + y)", _called("add", (None,), output_elements)),
-    Term("add_named", "torch.add / x.add(y)", _called("add", ("torch.add", "Tensor.add"), output_elements)),
-    Term("mul", "multiplies (x * y)", _called("mul", (None,), output_elements)),
-    Term("mul_named", "torch.mul / x.mul(y)", _called("mul", ("torch.mul", "Tensor.mul"), output_elements)),
-    Term("softmax_module", "nn.Softmax (exp, adds, divisions)", softmax_ops),
-    Term("softmax_patched", "softmax via F.softmax", _called("softmax", (None, "F.softmax"), output_elements)),
-    Term("matmul", "matmuls", matmul_macs),
-    Term("matmul_named", "torch.matmul / mm / bmm", _called("matmul", NAMED_MATMULS, matmul_macs)),
-    Term("attention", "attention matmuls (sdpa)", attention),
-    Term("attention_bmm", "attention matmuls (sdpa run as bmm)", attention_bmm),
-    Term("linear_tokens", "Linear per token (counted once)", linear_tokens),
-    Term("weights", "weights", weights),
-    Term("layer_scale_params", "layer-scale gammas", layer_scale_params),
-    Term("bias", "bias", bias),
-    Term("bn_params", "BatchNorm params", bn_params),
+    Term("macs", "conv+FC mult-adds"),
+    Term("matmul", "matmul mult-adds"),
+    Term("attention", "attention mult-adds"),
+    Term("recurrent", "recurrent (RNN) mult-adds"),
+    Term("bias_add", "bias adds"),
+    Term("residual_add", "residual adds"),
+    Term("batchnorm", "BatchNorm"),
+    Term("batchnorm_functional", "F.batch_norm"),
+    Term("relu", "ReLU"), Term("relu_functional", "F.relu"), Term("relu6", "ReLU6"),
+    Term("relu6_functional", "F.relu6"), Term("gelu", "GELU"), Term("gelu_functional", "F.gelu"),
+    Term("silu", "SiLU (F.silu)"), Term("hardswish", "hard-swish"), Term("hardsigmoid", "hard-sigmoid"),
+    Term("se_mul", "SE multiply"), Term("se_pool", "SE pools (in avgpool)"),
+    Term("avgpool", "avgpool"), Term("avgpool_div", "avgpool divisions"),
+    Term("avgpool_functional", "F.adaptive_avg_pool2d"), Term("avgpool_fixed_outputs", "nn.AvgPool2d outputs"),
+    Term("softmax", "softmax"), Term("attention_softmax", "attention softmax"), Term("layer_scale", "layer scale"),
+    Term("softmax_module", "nn.Softmax (exp, adds, divisions)"), Term("softmax_patched", "softmax via F.softmax"),
+    Term("macs_unhooked", "conv/FC of a module subclass or F.linear"), Term("bias_add_unhooked", "their bias adds"),
+    Term("matmul_named", "torch.matmul / mm / bmm"), Term("add_named", "torch.add / x.add(y)"),
+    Term("mul_named", "torch.mul / x.mul(y)"), Term("linear_tokens", "Linear per token (counted once)"),
+    Term("norm_params_batch", "norm params"),
+    Term("ptflops_module_rules", "nn.MultiheadAttention, RNNs and timm's Attention by ptflops's formulas"),
+    Term("unseen_flop_counter", "mult-adds with no flop-counter formula"),
+    Term("unseen_fvcore", "mult-adds fvcore has no handle for"),
+    Term("weights", "weights"), Term("layer_scale_params", "layer-scale gammas"), Term("bias", "bias"),
+    Term("bn_params", "BatchNorm params"), Term("norm_params", "other norms' params"),
+    Term("unused_params", "params no op read", network=_unused),
+    Term("frozen_params", "params that do not require grad", network=lambda net: net.frozen),
 )}
 
 
 def term_total(name: str, net: Network) -> int:
-    """One term summed over every layer of the network."""
-    count = TERMS[name].count
-    return sum(count(layer) for layer in net.layers)
+    """One term summed over every row of the network."""
+    term = TERMS.get(name)
+    if term is not None and term.network is not None:
+        return term.network(net)
+    return sum(facts[name] for facts in network_facts(net))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from decimal import Decimal
 
@@ -29,7 +30,7 @@ def keras() -> PaperTable:
     lines = []
     for label, printed in data.KERAS.rows:
         net = network("v2" if label.startswith("MobileNetV2") else "v1")
-        count = KERAS.param_count(net) or 0
+        count = KERAS.param_total(net) or 0
         lines.append(Line(label, printed, {"params": Decimal(count), "params_m": millions(count), "top1": None},
                           note=f"arch {net.arch}"))
     return table("keras", data.KERAS, lines, "rounded", KERAS_PARAMS + ".")
@@ -39,7 +40,7 @@ def _keras_v3_line(label: str, printed: dict[str, str]) -> Line:
     """A V3 checkpoint as Keras builds it (the keras build); where the docstring copies [SLIM], the miss says so."""
     arch, alpha = KERAS_V3[label.removeprefix("MobileNetV3").removesuffix(" 224")]
     spec = get_spec(arch, "keras")
-    params = KERAS.param_count(network(spec, alpha)) or 0
+    params = KERAS.param_total(network(spec, alpha)) or 0
     values = {"macs_m": millions(totals(spec, alpha).macs), "params_m": millions(params), "top1": None}
     slim = next(cp for cp in data.V3_CHECKPOINTS if cp.arch == arch and cp.alpha == alpha)
     copied = {key: reason("convention", f"the docstring prints [SLIM]'s README figure for this checkpoint "
@@ -95,17 +96,20 @@ def timm_activations(net: Network) -> int:
     and matmul, an attention's two matmuls included (its logits, heads x L x S, and its output)."""
     total = 0
     for layer in net.layers:
-        if layer.op in ("conv2d", "linear", "matmul", "attn_qk", "attn_av", "attention"):
+        if layer.op in ("conv2d", "linear", "matmul", "attn_qk", "attn_av"):
             total += layer_cost(layer).activations
-        if layer.op == "attention":
-            (length, source), heads = layer.input_size, layer.groups
-            total += heads * length * source
+        for op in layer.ops if layer.op == "attention" else ():  # traced: the logits and the output of each head
+            if {"query", "key", "value"} <= op.args.keys():  # a fused kernel
+                q, k, v = op.args["query"], op.args["key"], op.args["value"]
+                total += math.prod(q[:-1]) * (k[-2] + v[-1])
+            elif op.name in ("bmm", "mm") and not op.inner:  # the math path: Q K^T and A V
+                total += op.out[0].numel
     return total
 
 
 def timm_values(net: Network) -> dict[str, Decimal | None]:
     """GMACs, params and activations by the timm convention."""
-    return {"gmacs": Decimal(TIMM.total(net) or 0) / BILLION, "params_m": millions(TIMM.param_count(net) or 0),
+    return {"gmacs": Decimal(TIMM.total(net) or 0) / BILLION, "params_m": millions(TIMM.param_total(net) or 0),
             "macts_m": millions(timm_activations(net))}
 
 

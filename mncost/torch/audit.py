@@ -21,6 +21,8 @@ from ..arch.bounds import parse_classes, parse_resolution
 from ..arch.builder import get_spec, network
 from ..arch.layers import Layer, Size
 from ..arch.spec import Spec
+from ..arch.records import Shape
+from ..cost.aten import op_cost
 from ..cost.ops import LayerCost
 from ..errors import MncostError
 from .align import Audit, Entry, audit_entries
@@ -67,9 +69,17 @@ class _Record:
     macs: int = 0  # over every call of the module
 
 
-def _call_macs(module: nn.Module, output: torch.Tensor) -> int:
-    """Multiply-adds of one conv or linear call: each output element takes one weight row."""
-    return output.numel() * (module.weight.numel() // module.weight.shape[0])
+def _call_macs(module: nn.Module, x: torch.Tensor, output: torch.Tensor) -> int:
+    """Multiply-adds of one conv or linear call, by the op registry's entry (mncost.cost.aten)."""
+    out = Shape(output.shape)
+    if isinstance(module, nn.Linear):
+        rows = out.numel // out[-1]
+        args = {"self": Shape((rows, module.in_features)), "mat2": Shape((module.in_features, module.out_features))}
+        return op_cost("mm", args, (Shape((rows, out[-1])),)).macs
+    args = {"input": Shape(x.shape), "weight": Shape(module.weight.shape), "bias": None, "stride": module.stride,
+            "padding": module.padding, "dilation": module.dilation, "transposed": False, "output_padding": (0, 0),
+            "groups": module.groups}
+    return op_cost("convolution", args, (out,)).macs
 
 
 class _Recorder:
@@ -96,7 +106,7 @@ class _Recorder:
             if record is None:
                 record = _Record(self.names[module], module, _layer(self.names[module], module, x, output))
                 self.records[module] = record
-            record.macs += _call_macs(module, output)
+            record.macs += _call_macs(module, x, output)
             self.producer[id(output)] = (output, record)
         elif isinstance(module, nn.modules.batchnorm._BatchNorm):
             self._attach(module, x)

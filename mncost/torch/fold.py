@@ -1,89 +1,44 @@
-"""Any model as mncost's Layer rows: what one forward pass executed, folded the way the built-in archs are.
+"""Any model as mncost's rows: what one forward pass executed, grouped the way the built-in archs are.
 
-A conv or FC layer takes the BatchNorm and the activation module that consume its output (norm,
-activation) and an `x + y` residual add (shortcut), as mncost.arch lays them out; any other op
-(a functional activation, a pool, a softmax, an add, a matmul, attention) is a row of its own whose
-`call` says how it ran. The rows are a Network, so costs, terms, conventions and the ledger apply
-unchanged: `compare --arch v2` and `compare TARGET` on mncost's own V2 module are one computation.
-Pure data in, pure data out: the recording itself is mncost.torch.trace.
+Each torch call a forward makes (F.relu, `x + y`, nn.Conv2d's F.conv2d, an RNN) is a row holding the aten
+ops it ran, except that a conv or FC row takes the BatchNorm and the activation module that consume its
+output and an `x + y` residual add, as mncost.arch lays them out. A row keeps its ops (costed by
+mncost.cost.aten), the module calls that began in it and the parameters it read first, so that costs, terms,
+conventions and the ledger apply unchanged: tracing the module mncost builds for `--arch v2` gives the
+arch's own rows. An op with no registry entry is named (Network.unknown), never folded into a row.
+Pure data in, pure data out: the recording is mncost.torch.trace.
 """
 
 from __future__ import annotations
 
-import math
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..arch.layers import Layer, Network, Size
-from ..cost.ops import LayerCost, layer_cost
-from ..cost.terms import SDPA_AS_BMM, TERMS, input_elements
+from ..arch.layers import Layer, Network
+from ..arch.records import ModuleCall, Op, Shape
+from ..cost.aten import ACTIVATION_KINDS, op_cost
+from ..cost.ops import param_role
 from ..errors import MncostError
-from ..table import Column, Table
+from .trace import Raw, Trace
 
-# aten ops that move or view data and cost nothing in any counter's rule
-FREE_ATEN = {
-    "view", "_unsafe_view", "reshape", "t", "transpose", "permute", "expand", "clone", "contiguous",
-    "detach", "alias", "squeeze", "unsqueeze", "flatten", "select", "slice", "split", "split_with_sizes",
-    "unbind", "chunk", "cat", "stack", "empty", "empty_like", "zeros", "zeros_like", "ones", "fill_", "copy_",
-    "lift_fresh", "_to_copy", "to", "as_strided", "new_empty", "new_zeros", "_reshape_alias", "dropout",
-    "native_dropout", "sym_size", "sym_numel", "sym_stride", "is_same_size", "full", "scalar_tensor",
-    "arange", "_local_scalar_dense", "resolve_conj", "resolve_neg", "unfold",
-}
-
-
-@dataclass(frozen=True)
-class Aten:
-    """One aten op as it executed: its name, the shapes of its tensor arguments and of its output."""
-
-    name: str
-    inputs: tuple[tuple[int, ...], ...]
-    output: tuple[int, ...] | None
-
-
-@dataclass
-class Call:
-    """One Python-level torch call and what ran under it."""
-
-    function: str  # F.relu, torch.conv2d, Tensor.__add__, Tensor.mean, ...
-    module: str  # path of the innermost module running ("" for the root)
-    module_type: str  # that module's class name
-    leaf_op: bool  # True: the module is a torch.nn op module (nn.ReLU, ...) and this is its op
-    args: list[Any]  # tensor arguments as shapes, other arguments as they are
-    kwargs: dict[str, Any]
-    inputs: list[int]  # ids of the tensor arguments
-    output: int | None = None  # id of the (first) output tensor
-    shape: tuple[int, ...] | None = None  # its shape
-    aten: list[Aten] = field(default_factory=list)
-    params: int = 0  # elements of the nn.Parameters it reads, directly or through a view (a layer-scale gamma)
-
-    @property
-    def costly(self) -> list[Aten]:
-        """The aten ops that are not views, copies or allocations."""
-        return [a for a in self.aten if a.name not in FREE_ATEN]
-
-
-@dataclass(frozen=True)
-class Trace:
-    """Every costly call of one forward pass, in order, and the model's modules."""
-
-    calls: tuple[Call, ...]
-    modules: dict[str, str]  # path -> class name
-
-
-# aten op -> the row it makes; activations by their kind
-ACTIVATIONS = {"relu": "relu", "relu_": "relu", "hardtanh": "relu6", "hardtanh_": "relu6",
-               "hardswish": "hswish", "hardswish_": "hswish", "hardsigmoid": "hsigmoid",
-               "hardsigmoid_": "hsigmoid", "sigmoid": "sigmoid", "sigmoid_": "sigmoid", "silu": "silu",
-               "silu_": "silu", "gelu": "gelu"}
-OPS = {"convolution": "conv2d", "native_batch_norm": "batchnorm",
-       "_native_batch_norm_legit_no_training": "batchnorm", "_adaptive_avg_pool2d": "avgpool",
-       "avg_pool2d": "avgpool", "mean": "avgpool", "max_pool2d_with_indices": "maxpool", "max_pool2d": "maxpool",
-       "add": "add", "add_": "add", "mul": "mul", "mul_": "mul", "_softmax": "softmax", "softmax": "softmax",
-       "bmm": "matmul", "mm": "matmul", "addmm": "matmul", "matmul": "matmul",
-       "_scaled_dot_product_flash_attention_for_cpu": "attention",
-       "_scaled_dot_product_attention_math": "attention", "_scaled_dot_product_efficient_attention": "attention",
-       **dict.fromkeys(ACTIVATIONS, "act")}
-# The nn module each op has when mncost.torch.build builds it: a row run by it has call None.
+# aten op -> the row kind it makes
+KINDS = {"native_batch_norm": "batchnorm", "_native_batch_norm_legit_no_training": "batchnorm",
+         "native_layer_norm": "layernorm", "native_group_norm": "groupnorm", "instance_norm": "instancenorm",
+         "rms_norm": "rmsnorm", "add": "add", "add_": "add", "mul": "mul", "mul_": "mul", "sub": "sub",
+         "div": "div", "_softmax": "softmax", "_safe_softmax": "softmax", "avg_pool2d": "avgpool",
+         "avg_pool3d": "avgpool", "_adaptive_avg_pool2d": "avgpool", "_adaptive_avg_pool3d": "avgpool",
+         "max_pool2d_with_indices": "maxpool", "max_pool3d_with_indices": "maxpool", "adaptive_max_pool2d": "maxpool",
+         "mm": "matmul", "bmm": "matmul", "addmm": "matmul", "baddbmm": "matmul", "dot": "matmul", "mv": "matmul",
+         "_trilinear": "bilinear", "einsum": "einsum", "lstm": "lstm", "gru": "gru", "rnn_tanh": "rnn",
+         "rnn_relu": "rnn", "lstm_cell": "lstm", "gru_cell": "gru", "rnn_tanh_cell": "rnn", "rnn_relu_cell": "rnn",
+         "_native_multi_head_attention": "attention", "_transformer_encoder_layer_fwd": "transformer",
+         "_scaled_dot_product_flash_attention_for_cpu": "attention", "cat": "cat", "constant_pad_nd": "pad",
+         **{name: "interpolate" for name in ("upsample_nearest1d", "upsample_nearest2d", "upsample_nearest3d",
+                                            "upsample_linear1d", "upsample_bilinear2d", "upsample_bicubic2d",
+                                            "upsample_trilinear3d", "_upsample_nearest_exact2d")},
+         **dict.fromkeys(ACTIVATION_KINDS, "act")}
+# The nn module each kind has when mncost.torch.build builds it: a row run by it has call None.
 STANDARD = {"conv2d": {"Conv2d"}, "linear": {"Linear"}, "batchnorm": {"BatchNorm2d", "BatchNorm1d"},
             "avgpool": {"AdaptiveAvgPool2d"}, "maxpool": {"MaxPool2d"}, "softmax": {"Softmax"},
             "relu": {"ReLU"}, "relu6": {"ReLU6"}, "hswish": {"Hardswish"}, "hsigmoid": {"Hardsigmoid"},
@@ -91,252 +46,301 @@ STANDARD = {"conv2d": {"Conv2d"}, "linear": {"Linear"}, "batchnorm": {"BatchNorm
 FREE_MODULES = {"Flatten", "Dropout", "Identity"}  # modules a layer's container may hold at no cost
 
 
-def _side(value: Any) -> int:
-    """A square kernel/stride/padding as one int."""
-    if isinstance(value, str):
-        raise MncostError(f"padding {value!r} is not supported; give the padding as integers")
-    if isinstance(value, (tuple, list)):
-        if len(set(value)) != 1:
-            raise MncostError(f"non-square kernel, stride or padding {tuple(value)} is not supported")
-        return int(value[0])
-    return int(value)
+@dataclass
+class _Group:
+    """The ops of one torch call."""
 
+    ops: list[Raw]
+    call: Any  # the Call record
+    kind: str
+    activation: str | None = None
 
-def _spatial(shape: tuple[int, ...]) -> tuple[int, Size]:
-    """Channels and size of a tensor: NCHW -> C, (H, W); (N, C) -> C, (1, 1); (N, T, C) -> C, (T, 1)."""
-    if len(shape) == 0:  # a scalar, as y.pow(2).mean() returns
-        return 1, (1, 1)
-    if len(shape) == 4:
-        return shape[1], (shape[2], shape[3])
-    if len(shape) == 2:
-        return shape[1], (1, 1)
-    return shape[-1], (math.prod(shape[1:-1]), 1)
-
-
-def _arg(call: Call, index: int, name: str, default: Any = None) -> Any:
-    if len(call.args) > index:
-        return call.args[index]
-    return call.kwargs.get(name, default)
-
-
-def op_of(call: Call) -> tuple[str, str | None]:
-    """The row kind of a call (conv2d, linear, act, ...) and, for an activation, its kind."""
-    if call.function == "F.linear":
-        return "linear", None
-    if call.function == "F.scaled_dot_product_attention":  # whichever kernel ran it (math: mul, bmm, softmax)
-        return "attention", None
-    for aten in call.costly:
-        op = OPS.get(aten.name)
-        if op == "act":
-            kind = ACTIVATIONS[aten.name]
-            if kind == "relu6" and (call.function == "F.hardtanh"
-                                    and (_arg(call, 1, "min_val", -1.0), _arg(call, 2, "max_val", 1.0)) != (0, 6)):
-                kind = "hardtanh"
-            return "act", kind
-        if op is not None:
-            return op, None
-    return "other", None
-
-
-def call_of(call: Call, op: str, kind: str | None) -> str | None:
-    """None when the op ran in its standard nn module (as mncost builds it), else how it ran."""
-    if call.leaf_op:
-        return None if call.module_type in STANDARD.get(kind or op, ()) else f"nn.{call.module_type}"
-    return call.function
+    def __post_init__(self) -> None:
+        self.head = next((op for op in self.ops if not op.inner), self.ops[0])
+        module = self.head.module
+        self.own = module is not None and module.type.startswith("torch.nn.modules.")
 
 
 @dataclass
 class _Row:
-    layer: Layer
-    input: int | None  # id of the input tensor
+    groups: list[_Group]
+    layer: dict[str, Any]
+    input: int | None  # serial of its input
     parts: list[str] = field(default_factory=list)  # module paths folded into the row
     shortcut: int | None = None  # index of the row whose input the residual adds
 
 
-def _new_row(call: Call, op: str, kind: str | None) -> Layer | None:
-    """The Layer of one call that starts a row."""
-    name = call.module if call.leaf_op else ".".join(filter(None, [call.module, call.function]))
-    how = call_of(call, op, kind)
-    first = call.args[0] if call.args and isinstance(call.args[0], tuple) else None
-    if first is None or call.shape is None:
-        return None
+def _kind(ops: list[Raw], function: str) -> tuple[str, str | None]:
+    """The row kind of a call (conv2d, linear, act, ...) and, for an activation, its kind."""
+    head = next((op for op in ops if not op.inner), ops[0])
+    if head.name in ("convolution", "_convolution"):
+        w = head.args["weight"]
+        return f"conv{'_transpose' if head.args['transposed'] else ''}{len(w) - 2}d", None
+    if function == "F.linear":
+        return "linear", None
+    if function == "F.scaled_dot_product_attention":
+        return "attention", None
+    kind = KINDS.get(head.name, head.name)
+    if kind == "act":
+        activation = ACTIVATION_KINDS[head.name]
+        if activation == "relu6" and (head.args.get("min_val"), head.args.get("max_val")) != (0, 6):
+            activation = "hardtanh"
+        return "act", activation
+    if kind in ("avgpool", "maxpool") or head.name != "mean":
+        return kind, None
+    dims = head.args.get("dim") or ()
+    return ("avgpool", None) if len(head.args["self"]) == 4 and sorted(d % 4 for d in dims) == [2, 3] else ("mean", None)
+
+
+def _side(value: Any) -> Any:
+    """A kernel, stride or padding: one int when every side agrees, else the tuple."""
+    value = tuple(value) if isinstance(value, (tuple, list)) else (value,)
+    return value[0] if len(set(value)) == 1 else value
+
+
+def _spatial(shape: Shape | None) -> tuple[int, tuple[int, ...]]:
+    """Channels and size of a tensor: N,C,H,W -> C, (H, W); (N, C) -> C, (1, 1); (N, T.., C) -> C, (T.., 1)."""
+    if shape is None or len(shape) == 0:
+        return 1, (1, 1)
+    if len(shape) == 4:
+        return shape[1], (shape[2], shape[3])
+    if len(shape) <= 2:
+        return shape[-1], (1, 1)
+    return shape[-1], (*shape[1:-1], 1) if len(shape) == 3 else tuple(shape[1:-1])
+
+
+def _layer(group: _Group, name: str) -> dict[str, Any]:
+    """The Layer fields of a call that starts a row."""
+    head, kind = group.head, group.kind
+    first = next((v for v in head.args.values() if isinstance(v, Shape)), None)
+    out = next((op.out[0] for op in reversed(group.ops) if op.out and not op.inner), None) or head.out[:1] or (None,)
+    out = out[0] if isinstance(out, tuple) and out and isinstance(out[0], Shape) else out
     in_c, in_size = _spatial(first)
-    out_c, out_size = _spatial(call.shape)
-    if op == "conv2d":
-        weight = call.args[1]
-        return Layer(name, "conv2d", in_c, weight[0], in_size, out_size, _side(weight[2:]),
-                     _side(_arg(call, 3, "stride", 1)), _side(_arg(call, 4, "padding", 0)),
-                     int(_arg(call, 6, "groups", 1)), bias=_arg(call, 2, "bias") is not None, call=how)
-    if op == "linear":
-        weight = call.args[1]
-        return Layer(name, "linear", weight[1], weight[0], in_size, out_size, bias=_arg(call, 2, "bias") is not None,
-                     call=how)
-    if op == "avgpool" and call.function == "F.avg_pool2d":  # a fixed kernel (nn.AvgPool2d calls it too)
-        kernel = _side(_arg(call, 1, "kernel_size"))
-        stride = _arg(call, 2, "stride")
-        return Layer(name, "avgpool", in_c, out_c, in_size, out_size, kernel, _side(stride or kernel),
-                     _side(_arg(call, 3, "padding", 0)), call=how)
-    if op == "softmax":
-        dim = _arg(call, 1, "dim")
-        k = first[dim] if first else 1  # softmax of a scalar: one element
-        return Layer(name, "softmax", k, k, (math.prod(first) // k, 1), (math.prod(first) // k, 1), call=how)
-    if op == "matmul":
-        inner = first[-1]
-        return Layer(name, "matmul", inner, call.shape[-1], (math.prod(call.shape[:-1]), 1),
-                     (math.prod(call.shape[:-1]), 1), call=how)
-    if op == "attention":
-        query, key, value = call.args[:3]
-        ran_as_bmm = any(aten.name == "bmm" for aten in call.costly)
-        return Layer(name, "attention", query[-1], value[-1], (query[-2], key[-2]), (query[-2], 1),
-                     groups=math.prod(query[:-2]), call=SDPA_AS_BMM if ran_as_bmm else how)
-    if op == "mul" and call.params == in_c == out_c:  # x * gamma, one learned gamma per channel
-        return Layer(name, "layerscale", in_c, out_c, in_size, out_size, call=how)
-    return Layer(name, op, in_c, out_c, in_size, out_size, norm=op == "batchnorm", activation=kind, call=how)
+    out_c, out_size = _spatial(out)
+    fields: dict[str, Any] = dict(name=name, op=kind, in_channels=in_c, out_channels=out_c, input_size=in_size,
+                                  output_size=out_size, call=_call(group))
+    if kind.startswith("conv"):
+        a = head.args
+        fields.update(in_channels=a["input"][1], out_channels=out[1], kernel=_side(a["weight"][2:]),
+                      stride=_side(a["stride"]), padding=_side(a["padding"]), groups=a["groups"],
+                      bias=a["bias"] is not None, input_size=tuple(a["input"][2:]), output_size=tuple(out[2:]))
+    elif kind == "linear":
+        weight = group.call.arg(1, "weight")
+        fields.update(in_channels=weight[1], out_channels=weight[0], bias=group.call.arg(2, "bias") is not None)
+    elif kind == "avgpool" and group.call.function in ("F.avg_pool2d",):  # a fixed kernel (nn.AvgPool2d too)
+        kernel = group.call.arg(1, "kernel_size")
+        fields.update(kernel=_side(kernel), stride=_side(group.call.arg(2, "stride") or kernel),
+                      padding=_side(group.call.arg(3, "padding", 0)))
+    elif kind == "mul" and _layer_scale(head, in_c):  # x * gamma, one learned gamma per channel
+        fields.update(op="layerscale")
+    elif kind in ("batchnorm", "act"):
+        fields.update(norm=kind == "batchnorm", activation=group.activation)
+    return fields
 
 
-def _foldable(call: Call, op: str, kind: str | None) -> bool:
-    return call.leaf_op and call_of(call, op, kind) is None
+def _layer_scale(op: Raw, channels: int) -> bool:
+    return len(op.params) == 1 and all(s.numel == channels for k, s in op.args.items() if k in op.params)
 
 
-def rows_of(trace: Trace) -> tuple[list[Layer], list[str]]:
-    """The Layer rows of a traced forward pass, and a note per executed op no row counts."""
+def _call(group: _Group) -> str | None:
+    """None when the op ran in its standard nn module (as mncost builds it), else how it ran."""
+    module = group.head.module
+    if group.own and module.leaf:
+        cls = module.type.rpartition(".")[2]
+        return None if cls in STANDARD.get(group.activation or group.kind, ()) else module.name
+    return group.call.function
+
+
+def rows_of(trace: Trace) -> list[_Row]:
+    """The rows of a traced forward pass, folded as mncost.arch lays out a network."""
     rows: list[_Row] = []
-    produced: dict[int, int] = {}  # tensor id -> index of the row whose output it is
-    notes: list[str] = []
-    for call in trace.calls:
-        op, kind = op_of(call)
-        source = produced.get(call.inputs[0]) if call.inputs else None
-        owner = rows[source] if source is not None else None
-        if op == "other":
-            notes.append(f"{call.function} ({', '.join(a.name for a in call.costly)}) in "
-                         f"{call.module or 'the model'}: counted by no term")
+    produced: dict[int, int] = {}  # tensor serial -> index of the row whose output it is
+    first_reader: dict[int, int] = {}  # tensor serial -> index of the first row reading it
+    for ops in _calls(trace.ops):
+        call = trace.calls[ops[0].call]
+        kind, activation = _kind(ops, call.function)
+        group = _Group(ops, call, kind, activation)
+        head = group.head
+        inputs = [s for op in ops if not op.inner for s in op.inputs.values()]
+        if inputs and _fold(rows, produced.get(inputs[0]), group, produced, first_reader, inputs):
             continue
-        if owner is not None and owner.layer.op in ("conv2d", "linear") and _foldable(call, op, kind):
-            if op == "batchnorm" and not owner.layer.norm and owner.layer.activation is None \
-                    and owner.shortcut is None:
-                owner.layer = replace(owner.layer, norm=True)
-            elif op == "act" and owner.layer.activation is None and kind in STANDARD:
-                owner.layer = replace(owner.layer, activation=kind)
-            else:
-                owner = None
-            if owner is not None:
-                owner.parts.append(call.module)
-                produced[call.output] = source
-                continue
-        if op == "add" and call.function in ("Tensor.__add__", "Tensor.__iadd__") and len(call.inputs) == 2:
-            pair = [produced.get(i) for i in call.inputs]
-            last = len(rows) - 1
-            if last in pair and rows[last].layer.op in ("conv2d", "linear") and rows[last].shortcut is None \
-                    and rows[last].layer.activation is None and call.shape is not None:
-                other = call.inputs[1 - pair.index(last)]
-                start = next((i for i, r in enumerate(rows) if r.input == other), produced.get(other))
-                if start is not None:
-                    rows[last].shortcut = start
-                    produced[call.output] = last
-                    continue
-        layer = _new_row(call, op, kind)
-        if layer is None:
-            notes.append(f"{call.function} in {call.module or 'the model'}: shapes not understood, not counted")
+        if rows and _custom_leaf(head) and rows[-1].groups[-1].head.scope == head.scope:
+            _merge(rows[-1], group)  # one call of a custom leaf module is one row: all it ran
+            for op in ops:
+                for serial in op.outputs:
+                    produced[serial] = len(rows) - 1
             continue
-        rows.append(_Row(layer, call.inputs[0] if call.inputs else None, [call.module] if call.leaf_op else []))
-        if call.output is not None:
-            produced[call.output] = len(rows) - 1
-    return _named(rows, trace), notes
+        rows.append(_Row([group], _layer(group, _row_name(group)), inputs[0] if inputs else None,
+                         [head.module.path] if group.own and head.module is not None and head.module.leaf else []))
+        index = len(rows) - 1
+        for serial in inputs:
+            first_reader.setdefault(serial, index)
+        for op in ops:
+            for serial in op.outputs:
+                produced[serial] = index
+    return rows
 
 
-def _named(rows: list[_Row], trace: Trace) -> list[Layer]:
+def _custom_leaf(op: Raw) -> bool:
+    return op.module is not None and op.module.leaf and not op.module.type.startswith("torch.nn.modules.")
+
+
+MACS_OPS = frozenset({"convolution", "_convolution", "mm", "bmm", "addmm", "baddbmm", "dot", "mv", "_trilinear",
+                      "einsum", "_scaled_dot_product_flash_attention_for_cpu"})
+
+
+def _merge(row: _Row, group: _Group) -> None:
+    """Add a call to a row; the row takes the kind of its first call with multiply-adds."""
+    row.groups.append(group)
+    main = next((g for g in row.groups if g.head.name in MACS_OPS), row.groups[0])
+    if main is group:
+        row.layer = {**_layer(group, row.layer["name"]), "name": row.layer["name"]}
+
+
+def _calls(ops: list[Raw]) -> list[list[Raw]]:
+    """The known ops grouped by the torch call they ran under, in order."""
+    groups: list[list[Raw]] = []
+    for op in ops:
+        if not op.known and not op.inner:
+            continue
+        if groups and groups[-1][0].call == op.call:
+            groups[-1].append(op)
+        else:
+            groups.append([op])
+    return [g for g in groups if any(not op.inner for op in g)]
+
+
+def _row_name(group: _Group) -> str:
+    module = group.head.module
+    path = module.path if module is not None else ""
+    return path if group.own and module is not None and module.leaf else ".".join(filter(None, [path, group.call.function]))
+
+
+def _fold(rows: list[_Row], source: int | None, group: _Group, produced: dict[int, int],
+          first_reader: dict[int, int], inputs: list[int]) -> bool:
+    """Fold a BatchNorm or activation module, or an `x + y` residual add, into the conv or FC row before it."""
+    if source is not None and source == len(rows) - 1 and rows[source].layer["op"] in ("conv2d", "linear") \
+            and _call(group) is None and group.head.module.leaf:
+        owner = rows[source]
+        layer = owner.layer
+        if group.kind == "batchnorm" and not layer.get("norm") and not layer.get("activation") \
+                and owner.shortcut is None:
+            layer["norm"] = True
+        elif group.kind == "act" and not layer.get("activation") and group.activation in STANDARD:
+            layer["activation"] = group.activation
+        else:
+            return False
+        owner.groups.append(group)
+        owner.parts.append(group.head.module.path)
+        for op in group.ops:
+            for serial in op.outputs:
+                produced[serial] = source
+        return True
+    if group.kind == "add" and group.call.function in ("Tensor.__add__", "Tensor.__iadd__") and len(inputs) == 2:
+        last = len(rows) - 1
+        pair = [produced.get(s) for s in inputs]
+        if last in pair and rows[last].layer["op"] in ("conv2d", "linear", "layerscale") \
+                and rows[last].shortcut is None \
+                and not rows[last].layer.get("activation"):
+            other = inputs[1 - pair.index(last)]
+            start = first_reader.get(other, produced.get(other))
+            if start is not None:
+                rows[last].shortcut = start
+                rows[last].groups.append(group)
+                for op in group.ops:
+                    for serial in op.outputs:
+                        produced[serial] = last
+                return True
+    return False
+
+
+def _named(rows: list[_Row], modules: dict[str, Any]) -> list[str]:
     """Rows named after the module holding exactly their parts (block1.dw for its conv, bn and act), unique."""
-    used: dict[str, int] = {}
-    for row in rows:
-        for part in row.parts:
-            used[part] = used.get(part, 0) + 1
+    used = Counter(part for row in rows for part in row.parts)
+    calls = Counter(row.groups[0].head.module.path for row in rows if row.groups[0].head.module is not None)
+    children: dict[str, list[str]] = defaultdict(list)
+    for path in modules:
+        if path:
+            children[path.rpartition(".")[0]].append(path)
     names = []
     for row in rows:
-        name = row.layer.name
+        name = row.layer["name"]
         parent = name.rpartition(".")[0] if row.parts else ""
-        children = [p for p in trace.modules if p.rpartition(".")[0] == parent and p != parent]
-        if parent and all(c in row.parts and used[c] == 1 or trace.modules[c] in FREE_MODULES for c in children) \
-                and row.layer.op in ("conv2d", "linear"):
+        if parent and row.layer["op"] in ("conv2d", "linear") and all(
+                (c in row.parts and used[c] == 1) or modules[c].rpartition(".")[2] in FREE_MODULES
+                for c in children[parent]):
             name = parent
+        module = row.groups[0].head.module
+        if not row.parts and module is not None and module.leaf and calls[module.path] == 1 and module.path:
+            name = module.path  # the one call of a leaf module (a custom `x * gate`): the module's name
         names.append(name)
-    seen: dict[str, int] = {}
+    seen: Counter = Counter()
     unique = []
     for name in names:
-        seen[name] = seen.get(name, 0) + 1
+        seen[name] += 1
         unique.append(name if seen[name] == 1 else f"{name}#{seen[name]}")
-    return [replace(row.layer, name=unique[i],
-                    shortcut=unique[row.shortcut] if row.shortcut is not None else None)
-            for i, row in enumerate(rows)]
+    return unique
 
 
-def network_of(trace: Trace, label: str, resolution: Size) -> Network:
-    """The traced model as a Network (classes: the last conv or FC layer's outputs)."""
-    layers, notes = rows_of(trace)
-    weighted = [layer for layer in layers if layer.op in ("conv2d", "linear")]
-    if not weighted:
-        raise MncostError("the model ran but has no nn.Conv2d or nn.Linear layer to count")
-    return Network(label, 1.0, resolution, weighted[-1].out_channels, tuple(layers), notes=tuple(notes))
+def _ops(row: _Row) -> tuple[Op, ...]:
+    """The row's records, each argument an earlier op of the row produced marked internal."""
+    made: set[int] = set()
+    ops = []
+    for group in row.groups:
+        for raw in group.ops:
+            internal = frozenset(arg for arg, serial in raw.inputs.items() if serial in made)
+            ops.append(Op(raw.name, raw.args, raw.out, group.call, raw.module, group.own, raw.params, raw.buffers,
+                          internal, raw.inner, raw.data, op_cost(raw.name, raw.args, raw.out)))
+            made.update(raw.outputs)
+    return tuple(ops)
 
 
-def work(layer: Layer) -> dict[str, int]:
-    """The work of one row beyond the papers' mult-adds, by kind, however it was called."""
-    out = layer_cost(layer).activations
-    kinds = {
-        "BatchNorm": out if layer.norm else 0,
-        layer.activation or "activation": out if layer.activation else 0,
-        "bias adds": TERMS["bias_add"].count(layer),
-        "residual adds": TERMS["residual_add"].count(layer),
-        "pooling": input_elements(layer) if layer.op in ("avgpool", "maxpool") else 0,
-        "adds": out if layer.op == "add" else 0,
-        "multiplies": out if layer.op == "mul" else 0,
-        "softmax": out if layer.op == "softmax" else 0,
-    }
-    return {k: v for k, v in kinds.items() if v}
+def network_of(trace: Trace, label: str) -> Network:
+    """The traced model as a Network: its rows, the parameters no op read, the ops with no entry."""
+    rows = rows_of(trace)
+    if not rows:
+        raise MncostError("the model ran but executed no op mncost can count")
+    names = _named(rows, trace.modules)
+    calls = _attach(trace, rows)
+    seen: set[str] = set()
+    layers = []
+    for i, row in enumerate(rows):
+        ops = _ops(row)
+        params = []
+        for op in ops:
+            for arg, key in op.params.items():
+                if key not in seen:
+                    seen.add(key)
+                    params.append((key, param_role(op.name, op.args, arg), trace.params[key][0]))
+        layers.append(Layer(**{**row.layer, "name": names[i]},
+                            shortcut=names[row.shortcut] if row.shortcut is not None else None,
+                            ops=ops, calls=tuple(calls[i]), params=tuple(params)))
+    unknown = Counter((op.name, op.module.path if op.module else "") for op in trace.ops
+                      if not op.known and not op.inner)
+    weighted = [layer for layer in layers if layer.op in ("conv2d", "linear")] or layers
+    return Network(label, 1.0, tuple(trace.input[2:4]) if len(trace.input) >= 4 else (1, 1),
+                   weighted[-1].out_channels, tuple(layers), batch=trace.input[0] if trace.input else 1,
+                   unused=tuple((key, shape.numel) for key, (shape, _) in trace.params.items() if key not in seen),
+                   unknown=tuple((op, module, n) for (op, module), n in unknown.items()),
+                   frozen=sum(shape.numel for shape, trainable in trace.params.values() if not trainable))
 
 
-def count_table(net: Network) -> Table:
-    """The model's own per-layer table: mult-adds, params by kind, activations and the work terms."""
-    rows = []
-    for layer in net.layers:
-        cost = layer_cost(layer)
-        rows.append({
-            "layer": layer.name, "type": layer.kind if layer.op != "act" else layer.activation,
-            "call": layer.call or "", "output": "x".join(map(str, (*layer.output_size, layer.out_channels)))
-            if layer.op != "attention" else f"{layer.groups}x{layer.output_size[0]}x{layer.out_channels}",
-            "macs": cost.macs, "weights": cost.weights, "bias": cost.bias, "bn_params": cost.bn_params,
-            "params": cost.params, "activations": cost.activations,
-            "work": ", ".join(f"{k} {v:,}" for k, v in work(layer).items()) or "-",
-        })
-    totals = {"layer": "Total", **{key: sum(r[key] for r in rows) for key in
-                                   ("macs", "weights", "bias", "bn_params", "params", "activations")}}
-    height, width = net.resolution
-    return Table(
-        title=f"{net.arch}: {len(rows)} layers at 1x3x{height}x{width}",
-        columns=[Column("layer", "Layer"), Column("type", "Type"), Column("call", "Called as"),
-                 Column("output", "Output (HxWxC)"), Column("macs", "Mult-Adds", "count"),
-                 Column("weights", "Weights", "count"), Column("bias", "Bias", "count"),
-                 Column("bn_params", "BN params", "count"), Column("activations", "Activations", "count"),
-                 Column("work", "Work beyond mult-adds")],
-        rows=rows, totals=totals,
-        footer=["Mult-Adds: conv, FC and matmul multiply-adds, the exact count. A conv or FC row includes the BatchNorm and "
-                "the activation module that consume its output and an `x + y` residual add; any other op is a row "
-                "of its own, 'Called as' saying how it ran when not as an nn module.",
-                *net.notes],
-    )
+def _attach(trace: Trace, rows: list[_Row]) -> list[list[ModuleCall]]:
+    """Each module call to the row of the first op it ran, in call order (one that ran none: the row before)."""
+    row_of = {id(op): index for index, row in enumerate(rows) for group in row.groups for op in group.ops}
+    position, current = [], 0  # op index in the trace -> the row of the first counted op from it on
+    for op in reversed(trace.ops):
+        current = row_of.get(id(op), current)
+        position.append(current)
+    position.reverse()
+    before = [0] * (len(trace.ops) + 1)  # op index -> the row of the last counted op before it
+    for i, op in enumerate(trace.ops):
+        before[i + 1] = row_of.get(id(op), before[i])
+    attached: list[list[ModuleCall]] = [[] for _ in rows]
+    def order(item: tuple[int, ModuleCall]) -> tuple[int, int]:  # by first op, a module before its children
+        return item[0], item[1].module.path.count(".") if item[1].module.path else -1
 
+    for start, call in sorted(trace.module_calls, key=order):
+        attached[position[start] if start < len(trace.ops) else before[start]].append(call)
+    return attached
 
-def to_dict(net: Network) -> dict[str, Any]:
-    """The JSON document of `mncost count`: every row with its exact counts, and the totals."""
-    total = sum((layer_cost(layer) for layer in net.layers), LayerCost())
-    return {"model": net.arch, "resolution": list(net.resolution), "num_classes": net.num_classes,
-            "totals": {**vars(total), "params": total.params},
-            "layers": [{"name": layer.name, "op": layer.op, "kind": layer.kind, "call": layer.call,
-                        "in_channels": layer.in_channels, "out_channels": layer.out_channels,
-                        "input_size": list(layer.input_size), "output_size": list(layer.output_size),
-                        "kernel": layer.kernel, "stride": layer.stride, "groups": layer.groups,
-                        "has_bias": layer.bias, "norm": layer.norm, "activation": layer.activation,
-                        "shortcut": layer.shortcut, **vars(layer_cost(layer)), "params": layer_cost(layer).params,
-                        "work": work(layer),
-                        "terms": {name: term.count(layer) for name, term in TERMS.items() if term.count(layer)}}
-                       for layer in net.layers],
-            "notes": list(net.notes)}

@@ -1,7 +1,7 @@
 """Run the popular counters on a real module: one small function per tool.
 
 Each function takes a fresh module (the tools attach hooks, buffers and patches
-to it: a Network's is built anew, a user's model deep-copied) and a batch-1 input,
+to it: a Network's is built anew, a user's model deep-copied) and the input (any batch),
 runs its tool and returns the integer total and params the tool prints. A tool
 that is not installed is skipped with the reason.
 """
@@ -61,9 +61,10 @@ def ptflops_count(module: nn.Module, x: torch.Tensor) -> Measurement:
     """ptflops get_model_complexity_info with its default backend, as raw numbers."""
     from ptflops import get_model_complexity_info
 
-    with _quiet():
+    with _quiet():  # the input given as ptflops documents it, so that a batch above 1 runs as such
         macs, params = get_model_complexity_info(module, tuple(x.shape[1:]), as_strings=False,
-                                                 print_per_layer_stat=False, verbose=False)
+                                                 print_per_layer_stat=False, verbose=False,
+                                                 input_constructor=lambda _: x)
     if macs is None:
         raise RuntimeError("ptflops failed on the module")
     return Measurement(int(macs), int(params))
@@ -109,14 +110,16 @@ TOOLS: dict[str, tuple[str, Callable[[nn.Module, torch.Tensor], Measurement]]] =
     "torch-flop-counter": ("torch", flop_counter_count),
 }
 
-def measure_module(module: nn.Module, x: torch.Tensor, names: list[str] | None = None) -> dict[str, Measurement]:
-    """Run each installed tool (all, or the named conventions') on a deep copy of the module."""
+def measure_module(module: nn.Module, x: torch.Tensor, names: list[str] | None = None,
+                   fresh: bool = True) -> dict[str, Measurement]:
+    """Run each installed tool (all, or the named conventions') on a deep copy of the module (fresh), or
+    on the module itself (each tool removes the hooks, buffers and patches it adds)."""
     results = {}
     for name, (module_name, count) in TOOLS.items():
         if names is not None and name not in names:
             continue
         try:
-            results[name] = count(copy.deepcopy(module).eval(), x)
+            results[name] = count((copy.deepcopy(module) if fresh else module).eval(), x)
         except ImportError as error:  # not installed, or it cannot import here (thop needs distutils)
             results[name] = Measurement(None, None, f"skipped: {module_name} cannot be imported ({error})")
     return results
