@@ -40,7 +40,9 @@ class Kernels:
         if size <= points[0][0]:
             return points[0][1]
         for (s0, r0), (s1, r1) in zip(points, points[1:]):
-            if size <= s1:
+            if size == s1:
+                return r1
+            if size < s1:
                 f = math.log(size / s0) / math.log(s1 / s0)
                 return math.exp(math.log(r0) + f * math.log(r1 / r0))
         return points[-1][1]

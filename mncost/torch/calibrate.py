@@ -1,8 +1,8 @@
 """`--hw this`: this machine per kernel kind, from micro-benchmarks of real torch kernels at the threads in use.
 
 Each kind (mncost.cost.hardware.KERNEL_KINDS) is timed at a few sizes MobileNets span (fp32, batch 1, eval):
-the median of repeated runs, less the fixed cost of one op (a third of a
-conv-BatchNorm-ReLU nn.Sequential on one element), gives the achieved
+the median of repeated runs, less the fixed cost of one op (a third of an
+nn.Sequential of three activations and an identity on one element: the calls a network makes), gives the achieved
 mult-adds/s (or bytes/s) at that size. No network is timed: the predictor is validated on networks it never saw.
 """
 
@@ -82,7 +82,7 @@ def measure(budget: float = 0.12) -> dict:
     """This machine's per-kernel model at torch's current thread count, and its best rates as the two peaks."""
     with torch.no_grad():  # the aten ops a model runs in eval (inference mode swaps some of them)
         tiny, scratch = torch.rand(1, 1, 1, 1), torch.zeros(SCRATCH // 4)
-        block = nn.Sequential(nn.Conv2d(1, 1, 1, bias=False), nn.BatchNorm2d(1), nn.ReLU()).eval()
+        block = nn.Sequential(nn.ReLU(), nn.Hardswish(), nn.Sigmoid(), nn.Identity()).eval()
         overhead = _seconds(lambda: block(tiny), budget, scratch) / 3
         points: dict[str, list[list[float]]] = {}
         for kind, cases in _cases().items():
