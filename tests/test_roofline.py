@@ -37,10 +37,12 @@ def measured_bytes(net, dtype: str) -> dict[str, tuple[int, int, int]]:
     for layer in net.layers:
         module = model.get_submodule(layer.name)
         # BatchNorm is folded into the conv (bias-free in mncost's modules), leaving a bias shaped as its own;
-        # every other parameter is read (conv/FC weights, [V4] layer scale).
+        # a BatchNorm alone ([V4]'s pre-norm) is a scale and a shift; every other parameter is read.
         weights[layer.name] = sum(size(m.bias) if isinstance(m, nn.BatchNorm2d) else size(p)
                                   for m in module.modules() for p in m.parameters(recurse=False)
                                   if not isinstance(m, nn.BatchNorm2d) or p is m.bias)
+        if isinstance(module, nn.BatchNorm2d):
+            weights[layer.name] += size(module.weight)
         handles.append(module.register_forward_pre_hook(
             lambda mod, args, name=layer.name: reads.__setitem__(name, sum(size(a) for a in args))))
         handles.append(module.register_forward_hook(

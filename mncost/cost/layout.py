@@ -291,7 +291,8 @@ RECORDS: dict[str, Callable[[Layer, list[Part]], tuple[list[Op], list[ModuleCall
 
 def layer_records(layer: Layer) -> tuple[tuple[Op, ...], tuple[ModuleCall, ...]]:
     """The ops of a built-in layer with their calls and modules, and its module calls, as tracing records them."""
-    ops, calls = RECORDS[layer.op](layer, parts(layer))
+    layout = parts(layer)  # an op with no layout is a MncostError here, before the lookup
+    ops, calls = RECORDS[layer.op](layer, layout)
     return tuple(ops), tuple(calls)
 
 
