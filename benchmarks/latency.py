@@ -66,7 +66,7 @@ def models(quick: bool) -> list[tuple[str, str, torch.nn.Module, tuple[int, ...]
         out.append((f"{arch} {alpha:g}/{res}", f"mncost {arch.split('-')[0]}",
                     build_module(network(arch, alpha, res)).eval(), (1, 3, res, res)))
     for name in TIMM:
-        out.append((name, f"timm {name.split('_')[0].rstrip('0123456789.')}", create_model(name).eval(),
+        out.append((name, f"timm {name.split('_')[0]}", create_model(name).eval(),
                     (1, 3, 224, 224)))
     return [m for m in out if not quick or m[0] in QUICK]
 

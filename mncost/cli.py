@@ -354,6 +354,8 @@ def latency(target: Annotated[Optional[str], typer.Argument(
             = "int8",
             remeasure: Annotated[bool, typer.Option("--remeasure", help="With --hw this: measure again, "
                                                     "ignoring the cached profile.")] = False,
+            threads: Annotated[Optional[int], typer.Option(metavar="N", help="With --hw this: the threads to "
+                                                           "measure and predict at (default: torch's).")] = None,
             plot: Annotated[Optional[str], typer.Option(metavar="DIR", help="Also write the per-layer roofline "
                                                         "and the mult-adds vs predicted time figure (SVG).")] = None,
             input: Input = "1x3x224x224", batch: Batch = None, timeout: Timeout = None,
@@ -369,7 +371,7 @@ def latency(target: Annotated[Optional[str], typer.Argument(
         _check_target(target, "latency TARGET")
     result = latency_of(arch if target is None else target, alpha=alpha, res=res, classes=classes,
                         input=input, batch=batch, timeout=timeout, hw=hw, dtype=dtype, remeasure=remeasure,
-                        notify=lambda message: typer.echo(f"mncost: {message}", err=True))
+                        threads=threads, notify=lambda message: typer.echo(f"mncost: {message}", err=True))
     emit(fmt, [result.to_table()], result.to_dict())
     if plot:
         from .output.figures import write_latency_figures

@@ -22,10 +22,11 @@ def is_model(model_or_arch: Any) -> bool:
 
 def latency(model_or_arch: Any, *, alpha: Any = 1.0, res: Any = 224, input: Any = None, hw: str = "pixel6-cpu",
             dtype: str = "int8", classes: Any = 1000, batch: Any = None, timeout: Any = None,
-            remeasure: bool = False, notify: Callable[[str], None] | None = None) -> Roofline:
+            remeasure: bool = False, notify: Callable[[str], None] | None = None,
+            threads: int | None = None) -> Roofline:
     """Every row's bytes, bound and predicted time on a profile (`this`: measured once, then cached); a model
     (an nn.Module or a TARGET, whose code this runs) is traced on a zero input (default 1x3xRESxRES). Bad
-    input fails before anything is measured."""
+    input fails before anything is measured. threads: the threads `this` is measured at (None: torch's)."""
     parse_dtype(dtype)
     if is_model(model_or_arch):
         from ..torch import require
@@ -41,4 +42,4 @@ def latency(model_or_arch: Any, *, alpha: Any = 1.0, res: Any = 224, input: Any 
         result = network_roofline(net, dtype, PROFILES["pixel6-cpu"])
     else:
         result = roofline(model_or_arch, alpha, res, classes, dtype)
-    return replace(result, hardware=hardware(hw, remeasure, notify))
+    return replace(result, hardware=hardware(hw, remeasure, notify, threads))

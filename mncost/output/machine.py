@@ -60,14 +60,16 @@ def _kernels_problem(kernels: Any) -> str | None:
     return None
 
 
-def _measure(notify: Callable[[str], None] | None) -> dict[str, Any]:
+def _measure(notify: Callable[[str], None] | None, threads: int | None) -> dict[str, Any]:
     if notify:
-        notify("measuring this machine (torch kernels of every kind, under a minute)...")
+        notify(f"measuring this machine (torch kernels of every kind at {threads or 'all'} thread"
+               f"{'s' * (threads != 1)}, under a minute)...")
     try:
-        from ..torch.calibrate import measure
+        from ..torch.calibrate import measure, use_threads
     except ImportError:
         raise MncostError("--hw this measures with torch; install mncost[torch] or pick a published profile") \
             from None
+    use_threads(threads)
     record = measure()
     wrong = problem(record)
     if wrong:
@@ -75,15 +77,17 @@ def _measure(notify: Callable[[str], None] | None) -> dict[str, Any]:
     return record
 
 
-def this_machine(remeasure: bool = False, notify: Callable[[str], None] | None = None) -> Hardware:
-    """The current machine's profile: measured now (telling notify) if asked or not cached yet, else cached."""
+def this_machine(remeasure: bool = False, notify: Callable[[str], None] | None = None,
+                 threads: int | None = None) -> Hardware:
+    """The current machine's profile at that many threads (None: torch's default): measured now (telling
+    notify) if asked, not cached yet, or cached at another thread count; else the cached one."""
     path = cache_path()
     record = read_own_json(path, REMEDY)  # a foreign file or a symlink is refused, even with --remeasure
     wrong = problem(record) if record is not None else None
     if wrong and not remeasure and notify:
         notify(f"the cached profile {path} is damaged ({wrong}); measuring again")
-    if record is None or wrong or remeasure:
-        record = _measure(notify)
+    if record is None or wrong or remeasure or (threads is not None and record["threads"] != threads):
+        record = _measure(notify, threads)
         write_files({path.name: json.dumps(record)}, path.parent, "mncost", REMEDY)
     source = (f"measured on {record['machine']} at {record['measured']} ({record['method']}, "
               f"torch {record['torch']}); cached in {path}")
@@ -91,6 +95,11 @@ def this_machine(remeasure: bool = False, notify: Callable[[str], None] | None =
                       kernels_of(record["kernels"]), record["threads"])
 
 
-def hardware(name: str, remeasure: bool = False, notify: Callable[[str], None] | None = None) -> Hardware:
-    """The named profile (`this` is measured), or a MncostError listing the names."""
-    return this_machine(remeasure, notify) if name == THIS else published(name)
+def hardware(name: str, remeasure: bool = False, notify: Callable[[str], None] | None = None,
+             threads: int | None = None) -> Hardware:
+    """The named profile (`this` is measured, at threads), or a MncostError listing the names."""
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise MncostError(f"threads {shown(threads)} is invalid; use a whole number >= 1")
+    if threads is not None and name != THIS:
+        raise MncostError(f"--threads sets the threads `--hw this` measures at; {name!r} is a published profile")
+    return this_machine(remeasure, notify, threads) if name == THIS else published(name)

@@ -78,6 +78,12 @@ def _cases() -> dict[str, list[tuple[Callable[[], object], int]]]:
     return cases
 
 
+def use_threads(threads: int | None) -> None:
+    """Run torch at this many threads (None: as it is)."""
+    if threads is not None:
+        torch.set_num_threads(threads)
+
+
 def measure(budget: float = 0.12) -> dict:
     """This machine's per-kernel model at torch's current thread count, and its best rates as the two peaks."""
     with torch.no_grad():  # the aten ops a model runs in eval (inference mode swaps some of them)
