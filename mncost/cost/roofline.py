@@ -5,7 +5,8 @@ Every tensor is counted once per row at the chosen precision: the parameters and
 tensors its ops read (BatchNorm taken as folded into the conv, as deployed), the tensors the
 row reads and the one it writes; a row is one fused kernel (a conv with its BatchNorm,
 activation and residual add; one attention; one add). The tensors come from the row's aten ops
-(mncost.cost.aten), so any traced model has bytes. Bytes are exact integers.
+(mncost.cost.aten), so any traced model has bytes. Bytes are exact integers. On a measured machine
+(`--hw this`, mncost.cost.hardware.Kernels) each op is priced as a kernel of its kind instead.
 """
 
 from __future__ import annotations
@@ -33,14 +34,14 @@ def _area(size: Size) -> int:
     return size[0] * size[1]
 
 
-def row_elements(layer: Layer) -> tuple[int, int]:
+def row_elements(ops: list[tuple[Op, OpCost]]) -> tuple[int, int]:
     """(weight elements, input elements) a row moves: the parameters and constant tensors its ops read, a
     BatchNorm folded into the conv or FC before it (leaving one bias per channel when that had none; a
     BatchNorm alone deploys as a scale and a shift per channel), and every tensor it reads that no earlier
     op of the row wrote (a broadcast tensor once: one key head for all query heads)."""
     weights: dict[str, int] = {}
     reads, biased = 0, None  # biased: whether the last conv or FC of the row has a bias (None: none yet)
-    for op, _ in costed(layer_ops(layer)):
+    for op, _ in ops:
         if op.name in BATCH_NORMS:
             channels = op.args["input"][1]
             weights[f"{id(op)}.folded"] = channels if biased is False else 0 if biased else 2 * channels
@@ -58,7 +59,6 @@ def row_elements(layer: Layer) -> tuple[int, int]:
     return sum(weights.values()), reads
 
 
-ATTENTION = "attention"  # in the name of every fused attention op of the registry
 TERMS = ("compute", "memory", "overhead")  # what bound a row: mult-adds, bytes or the fixed cost per op
 
 
@@ -71,7 +71,7 @@ def kernel_kind(op: Op, cost: OpCost) -> str:
             return "depthwise3" if side <= 3 else "depthwise5" if side <= 5 else "depthwise7"
         return "grouped" if groups > 1 else "pointwise" if prod(weight[2:]) == 1 else "conv"
     if cost.macs:
-        return "attention" if ATTENTION in op.name else "matmul"
+        return "attention" if "attention" in op.name else "matmul"  # the fused attention ops' names
     kinds = {kind for kind, _ in cost.work}
     return "norm" if "norm" in kinds else "pooling" if kinds & {"pooling", "reduction"} else "elementwise"
 
@@ -124,10 +124,11 @@ class LayerRoofline:
 
 
 def layer_roofline(layer: Layer, macs: int, outputs: int, itemsize: int) -> LayerRoofline:
-    """A row's bytes: the weights and tensors it reads (row_elements) and the output it writes."""
-    weights, reads = row_elements(layer)
-    kernels = tuple((kernel_kind(op, cost), cost.macs, (cost.reads + cost.writes) * itemsize)
-                    for op, cost in costed(layer_ops(layer)))
+    """A row's bytes: the weights and tensors it reads (row_elements), the output it writes, and its ops as
+    kernels (what each reads and writes)."""
+    ops = list(costed(layer_ops(layer)))
+    weights, reads = row_elements(ops)
+    kernels = tuple((kernel_kind(op, cost), cost.macs, (cost.reads + cost.writes) * itemsize) for op, cost in ops)
     return LayerRoofline(layer, macs, weights * itemsize, reads * itemsize, outputs * itemsize, kernels)
 
 
