@@ -150,3 +150,15 @@ def test_a_cached_kernel_model_is_checked_and_measured_again(tmp_path, monkeypat
     assert exit_info.value.code == 0 and message in out.err and "measuring this machine" in out.err
     assert json.loads(out.out)["hardware"]["kernels"] == good
     assert json.loads((tmp_path / "hw.json").read_text())["kernels"] == good
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--hw", "this", "--threads", "0"], "threads 0 is invalid"),
+    (["--hw", "this", "--threads", "5000"], "threads 5000 is invalid"),
+    (["--threads", "1"], "'pixel6-cpu' is a published profile"),
+])
+def test_threads_are_checked_before_measuring(cli, tmp_path, monkeypatch, args, message):
+    monkeypatch.setenv("MNCOST_CACHE_DIR", str(tmp_path))
+    out = cli("latency", "--arch", "v1", *args)
+    assert out.returncode == 2 and out.stdout == "" and len(out.stderr.splitlines()) == 1 and message in out.stderr
+    assert "measuring" not in out.stderr and not (tmp_path / "hw.json").exists()

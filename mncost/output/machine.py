@@ -19,6 +19,7 @@ from .files import read_own_json, write_files
 
 REMEDY = "move it, or set MNCOST_CACHE_DIR to another folder"
 MAX_RATE = 1e18  # mult-adds or bytes per second: far beyond any machine, so that a typo'd value is caught
+MAX_THREADS = 1024
 TEXT_FIELDS = ("machine", "measured", "method", "torch")
 
 
@@ -98,8 +99,9 @@ def this_machine(remeasure: bool = False, notify: Callable[[str], None] | None =
 def hardware(name: str, remeasure: bool = False, notify: Callable[[str], None] | None = None,
              threads: int | None = None) -> Hardware:
     """The named profile (`this` is measured, at threads), or a MncostError listing the names."""
-    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
-        raise MncostError(f"threads {shown(threads)} is invalid; use a whole number >= 1")
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int)
+                                or not 1 <= threads <= MAX_THREADS):
+        raise MncostError(f"threads {shown(threads)} is invalid; use a whole number from 1 to {MAX_THREADS}")
     if threads is not None and name != THIS:
         raise MncostError(f"--threads sets the threads `--hw this` measures at; {name!r} is a published profile")
     return this_machine(remeasure, notify, threads) if name == THIS else published(name)
