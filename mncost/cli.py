@@ -354,27 +354,24 @@ def latency(target: Annotated[Optional[str], typer.Argument(
             = "int8",
             remeasure: Annotated[bool, typer.Option("--remeasure", help="With --hw this: measure again, "
                                                     "ignoring the cached profile.")] = False,
+            threads: Annotated[Optional[int], typer.Option(metavar="N", help="With --hw this: the threads to "
+                                                           "measure and predict at (default: torch's).")] = None,
             plot: Annotated[Optional[str], typer.Option(metavar="DIR", help="Also write the per-layer roofline "
                                                         "and the mult-adds vs predicted time figure (SVG).")] = None,
             input: Input = "1x3x224x224", batch: Batch = None, timeout: Timeout = None,
             fmt: Fmt = Format.rich) -> None:
     """Bytes moved, arithmetic intensity and roofline-predicted time per layer ([V4] Eq. 1)."""
-    from dataclasses import replace
-
-    from .cost.hardware import PROFILES
-    from .cost.roofline import network_roofline, roofline
-    from .output.machine import hardware
+    from .output.latency import latency as latency_of
 
     if plot is not None and not plot.strip():
         raise MncostError("--plot is empty; name the folder to write the figures into")
-    if target is None:
-        result = roofline(arch, alpha, res, classes, dtype)  # bad input fails here, before any measuring
-    else:
+    if target is not None:
         if plot:
             raise MncostError("--plot draws an arch over the [V1] alpha x resolution grid; use it with --arch")
-        result = network_roofline(_traced(target, input, batch, "latency TARGET", timeout)[1], dtype,
-                                  PROFILES["pixel6-cpu"])
-    result = replace(result, hardware=hardware(hw, remeasure, lambda message: typer.echo(f"mncost: {message}", err=True)))
+        _check_target(target, "latency TARGET")
+    result = latency_of(arch if target is None else target, alpha=alpha, res=res, classes=classes,
+                        input=input, batch=batch, timeout=timeout, hw=hw, dtype=dtype, remeasure=remeasure,
+                        threads=threads, notify=lambda message: typer.echo(f"mncost: {message}", err=True))
     emit(fmt, [result.to_table()], result.to_dict())
     if plot:
         from .output.figures import write_latency_figures
