@@ -143,3 +143,169 @@ def train_rows(rows: Iterable[tuple[Layer, list[Op]]], trainable: dict[str, bool
                                sum(params.values()),
                                sum(params[k] for k in own if trainable.get(k, True)), out * scale))
     return result, unknown
+
+
+def parse_memory(text: str) -> int:
+    """A memory size in bytes: 24GB, 512MiB, 1.5TB, or plain bytes."""
+    value = text.strip().upper().replace(" ", "")
+    number = value.rstrip("KMGTIB")
+    unit = value[len(number):]
+    try:
+        size = float(number) * UNITS[unit]
+    except (ValueError, KeyError):
+        size = 0
+    if not size >= 1:
+        raise MncostError(f"memory {text!r} is invalid; use a size such as 24GB, 512MB or 16GiB")
+    return int(size)
+
+
+def check_choices(optimizer: str, dtype: str, batch: int) -> None:
+    """One line for an optimizer, dtype or batch mncost has no model of."""
+    if optimizer not in OPTIMIZERS:
+        raise MncostError(f"optimizer {optimizer!r} is unknown; use one of {', '.join(OPTIMIZERS)}")
+    if dtype not in DTYPES:
+        raise MncostError(f"dtype {dtype!r} is unknown; use one of {', '.join(DTYPES)}")
+    if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
+        raise MncostError(f"batch {batch!r} is invalid; use a whole number >= 1, as in --batch 8")
+
+
+INCLUDES = ("Peak: parameters (fp32), their gradients and the optimizer's state (fp32), every tensor autograd "
+            "saves for backward (each storage once), and during backward the gradients made so far plus one "
+            "layer's gradient pair (its output's and input's), the largest such moment of the step.")
+EXCLUDES = ("Not included: torch's own memory (the library, its allocator's caching and fragmentation), the "
+            "data loader, the input batch's copies, workspace of fused kernels, autocast's weight copies, and any "
+            "tensor the model keeps outside autograd.")
+
+
+@dataclass(frozen=True)
+class Train(Shown):
+    """A training step's costs per layer and its memory, exact for the batch."""
+
+    arch: str
+    rows: tuple[TrainRow, ...]
+    batch: int
+    optimizer: str = "sgd"
+    dtype: str = "fp32"
+    frozen: tuple[str, ...] = ()
+    unknown: tuple[str, ...] = ()
+    notes: tuple[str, ...] = field(default=())
+    per_image: tuple[TrainRow, ...] = ()  # the rows at batch 1, for --memory (every term linear in the batch)
+
+    @property
+    def totals(self) -> dict[str, int]:
+        rows = self.rows
+        params = sum(r.params for r in rows)
+        trainable = sum(r.trainable for r in rows)
+        return {"forward": sum(r.forward for r in rows), "grad_input": sum(r.grad_input for r in rows),
+                "grad_weight": sum(r.grad_weight for r in rows), "backward": sum(r.backward for r in rows),
+                "params": params, "trainable": trainable, "saved_bytes": sum(r.saved_bytes for r in rows)}
+
+    def memory(self, rows: tuple[TrainRow, ...] | None = None) -> dict[str, int]:
+        """Bytes of a step: params, grads, optimizer state, saved activations, and the step's peak."""
+        rows = self.rows if rows is None else rows
+        size = DTYPES[self.dtype]
+        params = 4 * sum(r.params for r in rows)
+        grads = [4 * r.trainable for r in rows]
+        state = OPTIMIZERS[self.optimizer] * sum(grads)
+        saved = [r.saved_bytes for r in rows]
+        peak, live_saved, made = 0, sum(saved), 0
+        for i in reversed(range(len(rows))):  # backward: the layer's gradient pair, its weights' grads appear
+            inward = rows[i - 1].output if i else 0
+            peak = max(peak, live_saved + made + size * (rows[i].output + inward) + grads[i])
+            live_saved -= saved[i]
+            made += grads[i]
+        return {"params": params, "grads": sum(grads), "optimizer": state, "saved": sum(saved),
+                "peak": params + state + peak}
+
+    def largest_batch(self, budget: int) -> int:
+        """The largest batch whose step's peak fits in budget bytes (0: not even one image)."""
+        one = self.memory(self.per_image or self.rows)
+        fixed = one["params"] + one["grads"] + one["optimizer"]
+        per = max(one["peak"] - fixed, 1)
+        batch = max((budget - fixed) // per, 0)
+        while batch and self._peak_at(batch) > budget:
+            batch -= 1
+        return batch
+
+    def _peak_at(self, batch: int) -> int:
+        rows = tuple(replace(r, saved_bytes=r.saved_bytes * batch, output=r.output * batch)
+                     for r in (self.per_image or self.rows))
+        return self.memory(rows)["peak"]
+
+    def to_table(self) -> Table:
+        rows = [{"layer": r.name, "type": r.kind, "forward": r.forward, "grad_input": r.grad_input,
+                 "grad_weight": r.grad_weight, "ratio": _ratio(r), "saved": r.saved_bytes, "params": r.params,
+                 "frozen": r.params - r.trainable} for r in self.rows]
+        t = self.totals
+        totals = {"layer": "Total", "forward": t["forward"], "grad_input": t["grad_input"],
+                  "grad_weight": t["grad_weight"], "ratio": _ratio_of(t["backward"], t["forward"]),
+                  "saved": t["saved_bytes"], "params": t["params"], "frozen": t["params"] - t["trainable"]}
+        return Table(
+            title=f"{self.arch}: a training step at batch {self.batch}, {self.dtype}, {self.optimizer}",
+            columns=[Column("layer", "Layer"), Column("type", "Type"), Column("forward", "Forward", "count"),
+                     Column("grad_input", "Grad-input", "count"), Column("grad_weight", "Grad-weight", "count"),
+                     Column("ratio", "Bwd/Fwd"), Column("saved", "Saved", "bytes"),
+                     Column("params", "Params", "count", hide=2), Column("frozen", "Frozen", "count", hide=3)],
+            rows=rows, totals=totals, footer=self.footer())
+
+    def footer(self) -> list[str]:
+        m, t = self.memory(), self.totals
+        lines = [f"Mult-adds (conv, FC, attention matmuls) for the batch: forward {t['forward']:,}, backward "
+                 f"{t['backward']:,} (grad-input {t['grad_input']:,}, grad-weight {t['grad_weight']:,}): "
+                 f"{_ratio_of(t['backward'], t['forward'])} the forward. The first layer computes no grad-input, "
+                 "a frozen weight no grad-weight.",
+                 f"Memory: params {human(m['params'])}B, grads {human(m['grads'])}B, {self.optimizer} state "
+                 f"{human(m['optimizer'])}B, saved activations {human(m['saved'])}B; peak of a step "
+                 f"{human(m['peak'])}B ({m['peak']:,} bytes).", INCLUDES, EXCLUDES]
+        if self.frozen:
+            lines.append(f"Frozen: {', '.join(self.frozen)} ({t['params'] - t['trainable']:,} params).")
+        if self.dtype != "fp32":
+            lines.append(f"{self.dtype}: saved activations at 2 bytes, BatchNorm statistics, weights, grads and "
+                         "optimizer state in fp32 (an estimate: only fp32 is checked against torch).")
+        return lines + [f"{op}: no backward entry, not counted" for op in self.unknown] + list(self.notes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"model": self.arch, "batch": self.batch, "optimizer": self.optimizer, "dtype": self.dtype,
+                "frozen": list(self.frozen), "totals": self.totals, "memory": self.memory(),
+                "includes": INCLUDES, "excludes": EXCLUDES,
+                "layers": [{**vars(r), "backward": r.backward, "ratio": r.ratio} for r in self.rows],
+                "unknown": list(self.unknown), "notes": list(self.notes)}
+
+
+def _ratio_of(backward: int, forward: int) -> str:
+    return f"{backward / forward:.2f}x" if forward else "-"
+
+
+def _ratio(row: TrainRow) -> str:
+    return _ratio_of(row.backward, row.forward)
+
+
+def trainable_of(keys: Iterable[str], frozen: tuple[str, ...], own: dict[str, bool] | None = None) -> dict[str, bool]:
+    """Each parameter key: trainable unless a --freeze prefix names it (or the model's own requires_grad)."""
+    return {k: (own or {}).get(k, True) and not _frozen(k, frozen) for k in keys}
+
+
+def network_train(net: Network, batch: int = 1, optimizer: str = "sgd", dtype: str = "fp32",
+                  freeze: tuple[str, ...] = ()) -> Train:
+    """A built-in arch's training step, analytically: its layout's ops at batch 1, times the batch."""
+    check_choices(optimizer, dtype, batch)
+    ops = builtin_ops(net)
+    keys = {key for _, layer_ops in ops for op in layer_ops for key in op.params.values()}
+    check_freeze(freeze, keys)
+    trainable = trainable_of(keys, freeze)
+    rows, unknown = train_rows(ops, trainable, 1, batch, dtype)
+    one = train_rows(ops, trainable, 1, 1, dtype)[0] if batch > 1 else rows
+    notes = ("BatchNorm in training mode needs more than one value per channel: at batch 1 torch refuses the "
+             "BatchNorm after a 1x1 pool.",) if batch == 1 and any(
+        layer.norm and layer.output_size == (1, 1) for layer in net.layers) else ()
+    return Train(f"{net.arch} alpha {net.alpha:g} {net.resolution[0]}x{net.resolution[1]}", tuple(rows), batch,
+                 optimizer, dtype, freeze, tuple(unknown), notes, tuple(one))
+
+
+def check_freeze(freeze: tuple[str, ...], keys: Iterable[str]) -> None:
+    """A --freeze prefix that names no parameter is one line, never silently ignored."""
+    keys = list(keys)
+    for prefix in freeze:
+        if not any(_frozen(k, (prefix,)) for k in keys):
+            sample = ", ".join(sorted({k.split(".")[0] for k in keys})[:6])
+            raise MncostError(f"--freeze {prefix!r} names no parameter; parameters start with {sample}, ...")

@@ -1,0 +1,54 @@
+"""`mncost train` and `mncost.train`: a training step's costs, for a built-in arch (analytic: no torch is
+imported) or any PyTorch model (traced once at the batch, its rows through the same backward registry)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..arch.layers import Network
+from ..cost.train import Train, check_choices, check_freeze, network_train, train_rows, trainable_of
+
+
+def traced_train(net: Network, batch: int, optimizer: str = "sgd", dtype: str = "fp32",
+                 freeze: tuple[str, ...] = (), per_image: Network | None = None) -> Train:
+    """A traced model's step: its rows' own ops; trainable as the model says (requires_grad) and --freeze."""
+    check_choices(optimizer, dtype, batch)
+    own = {key: trainable for layer in net.layers for op in layer.ops if op.module is not None
+           for _, key, _, trainable in op.module.params}
+    own.update({key: True for layer in net.layers for op in layer.ops for key in op.params.values() if key not in own})
+    check_freeze(freeze, own)
+    trainable = trainable_of(own, freeze, own)
+    rows, unknown = train_rows([(layer, list(layer.ops)) for layer in net.layers], trainable, batch, 1, dtype)
+    one = train_rows([(layer, list(layer.ops)) for layer in per_image.layers], trainable, 1, 1, dtype)[0] \
+        if per_image is not None else []
+    notes = tuple(f"{op} in {module or 'the model'}: no forward entry, not counted" for op, module, _ in net.unknown)
+    notes += ("Traced in eval mode: dropout is not modelled (its mask and output would add saved bytes).",)
+    return Train(net.arch, tuple(rows), batch, optimizer, dtype, tuple(freeze), tuple(unknown), notes, tuple(one))
+
+
+def train(model: Any = None, *, arch: str = "v1", alpha: float | str = 1.0, res: int | str = 224,
+          classes: int | str = 1000, input: str | tuple[int, ...] = (1, 3, 224, 224), batch: int | None = None,
+          optimizer: str = "sgd", dtype: str = "fp32", freeze: tuple[str, ...] | list[str] = (),
+          memory: bool = False) -> Train:
+    """A training step's exact costs per layer and its memory: a built-in arch (model None; torch-free), or
+    model, an nn.Module or a TARGET string (whose code this runs). memory: also trace batch 1 (for
+    largest_batch) when batch > 1."""
+    freeze = tuple(freeze)
+    if model is None:
+        from ..arch.builder import network
+
+        return network_train(network(arch, alpha, res, classes), 1 if batch is None else batch, optimizer, dtype,
+                             freeze)
+    import torch
+
+    from .fold import network_of
+    from .model import parse_input
+    from .target import load_target
+    from .trace import trace
+
+    shape = parse_input(input if isinstance(input, str) else "x".join(map(str, input)), batch)
+    module = load_target(model) if isinstance(model, str) else model
+    label = model if isinstance(model, str) else type(model).__name__
+    net = network_of(trace(module, torch.zeros(shape)), label)
+    one = network_of(trace(module, torch.zeros((1, *shape[1:]))), label) if memory and shape[0] > 1 else None
+    return traced_train(net, shape[0], optimizer, dtype, freeze, one)
