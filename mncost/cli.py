@@ -339,6 +339,61 @@ def fit(arch: Arch = "v2",
     emit(fmt, [fit_table(result)], result, wide)
 
 
+# --- train ---
+
+
+@app.command()
+def train(target: Annotated[Optional[str], typer.Argument(
+              metavar="[TARGET]", help="A PyTorch model (path/to/file.py:NAME or package.module:NAME), traced; "
+                                       "without it, the built-in --arch, analytically (no torch).")] = None,
+          arch: Arch = "v1", alpha: Alpha = "1.0", res: Res = "224", classes: Classes = "1000",
+          input: Input = "1x3x224x224", batch: Batch = None,
+          optimizer: Annotated[str, typer.Option(metavar="OPT", help="sgd, momentum, adam or adamw: its state "
+                                                                      "per trainable parameter.")] = "sgd",
+          dtype: Annotated[str, typer.Option(metavar="DTYPE", help="fp32, bf16-mixed or fp16-mixed.")] = "fp32",
+          freeze: Annotated[Optional[list[str]], typer.Option(
+              metavar="PREFIX", help="Freeze the parameters whose name starts with PREFIX (repeatable): no "
+                                     "grad-weight, no grads, no optimizer state.")] = None,
+          memory: Annotated[Optional[str], typer.Option(
+              metavar="SIZE", help="Also print the largest batch whose step fits in SIZE (24GB, 512MiB).")] = None,
+          timeout: Timeout = None, fmt: Fmt = Format.rich, wide: Wide = False) -> None:
+    """A training step per layer: forward and backward mult-adds (grad-input, grad-weight), saved bytes, memory."""
+    from .cost.train import parse_memory
+
+    budget = parse_memory(memory) if memory is not None else None
+    freeze = tuple(freeze or ())
+    if target is None:
+        from .torch.training import train as run
+
+        result = run(arch=arch, alpha=alpha, res=res, classes=classes, batch=_batch(batch), optimizer=optimizer,
+                     dtype=dtype, freeze=freeze)
+    else:
+        _check_target(target, "train")
+        from .torch.training import train as run
+
+        with _time_limit(timeout):
+            result = run(target, input=input, batch=batch, optimizer=optimizer, dtype=dtype, freeze=freeze,
+                         memory=budget is not None)
+    document = result.to_dict()
+    table = result.to_table()
+    if budget is not None:
+        largest = result.largest_batch(budget)
+        document["largest_batch"] = {"memory": budget, "batch": largest}
+        table.footer.append(f"--memory {memory}: the largest batch whose step fits is {largest:,}.")
+    emit(fmt, [table], document, wide)
+
+
+def _batch(batch: str | None) -> int:
+    """--batch for a built-in arch: a whole number >= 1 (default 1)."""
+    try:
+        n = int(batch) if batch is not None else 1
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise MncostError(f"batch {batch!r} is invalid; use a whole number >= 1, as in --batch 8")
+    return n
+
+
 # --- latency (roofline) ---
 
 

@@ -244,7 +244,7 @@ class Train(Shown):
             title=f"{self.arch}: a training step at batch {self.batch}, {self.dtype}, {self.optimizer}",
             columns=[Column("layer", "Layer"), Column("type", "Type"), Column("forward", "Forward", "count"),
                      Column("grad_input", "Grad-input", "count"), Column("grad_weight", "Grad-weight", "count"),
-                     Column("ratio", "Bwd/Fwd"), Column("saved", "Saved", "bytes"),
+                     Column("ratio", "Bwd/Fwd"), Column("saved", "Saved bytes", "count"),
                      Column("params", "Params", "count", hide=2), Column("frozen", "Frozen", "count", hide=3)],
             rows=rows, totals=totals, footer=self.footer())
 
