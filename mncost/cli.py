@@ -11,12 +11,12 @@ from typer.core import TyperCommand
 
 from . import __version__
 from .errors import MncostError
+from .output.options import Dtype, Freeze, Memory, Optimizer, TrainTarget
 from .output.render import Format, emit
 from .table import printable
 
 # A failed write to stdout: a closed pipe, a full disk, a closed descriptor, an I/O error.
 WRITE_ERRNOS = {errno.EPIPE, errno.ENOSPC, errno.EBADF, errno.EIO, errno.EDQUOT}
-
 
 SETTINGS = {"no_args_is_help": True, "pretty_exceptions_enable": False, "suggest_commands": False,
             "context_settings": {"help_option_names": ["-h", "--help"]}}
@@ -55,7 +55,6 @@ def _arch(arch: str, build: str | None):
     from .arch.builder import get_spec
 
     return get_spec(arch, build)
-
 
 GRID = "comma list of values and start:stop:step ranges (stop included when on the grid)"
 AlphaGrid = Annotated[str, typer.Option(metavar="GRID", help=f"Width multipliers: {GRID}.")]
@@ -274,7 +273,6 @@ def count(target: Target, input: Input = "1x3x224x224", batch: Batch = None, tim
 
 # --- audit ---
 
-
 TORCH_EXTRA = 'Needs the torch extra: pip install "mncost\\[torch]".'  # \\[ : a literal [ in rich markup
 AUDIT_HELP = "\n\n".join([
     "Hold a PyTorch MobileNet against the paper layer by layer; exit 1 naming each deviation.",
@@ -339,59 +337,14 @@ def fit(arch: Arch = "v2",
     emit(fmt, [fit_table(result)], result, wide)
 
 
-# --- train ---
-
-
 @app.command()
-def train(target: Annotated[Optional[str], typer.Argument(
-              metavar="[TARGET]", help="A PyTorch model (path/to/file.py:NAME or package.module:NAME), traced; "
-                                       "without it, the built-in --arch, analytically (no torch).")] = None,
-          arch: Arch = "v1", alpha: Alpha = "1.0", res: Res = "224", classes: Classes = "1000",
-          input: Input = "1x3x224x224", batch: Batch = None,
-          optimizer: Annotated[str, typer.Option(metavar="OPT", help="sgd, momentum, adam or adamw: its state "
-                                                                      "per trainable parameter.")] = "sgd",
-          dtype: Annotated[str, typer.Option(metavar="DTYPE", help="fp32, bf16-mixed or fp16-mixed.")] = "fp32",
-          freeze: Annotated[Optional[list[str]], typer.Option(
-              metavar="PREFIX", help="Freeze the parameters whose name starts with PREFIX (repeatable): no "
-                                     "grad-weight, no grads, no optimizer state.")] = None,
-          memory: Annotated[Optional[str], typer.Option(
-              metavar="SIZE", help="Also print the largest batch whose step fits in SIZE (24GB, 512MiB).")] = None,
-          timeout: Timeout = None, fmt: Fmt = Format.rich, wide: Wide = False) -> None:
+def train(target: TrainTarget = None, arch: Arch = "v1", alpha: Alpha = "1.0", res: Res = "224", classes: Classes = "1000",
+          input: Input = "1x3x224x224", batch: Batch = None, optimizer: Optimizer = "sgd", dtype: Dtype = "fp32",
+          freeze: Freeze = None, memory: Memory = None, timeout: Timeout = None, fmt: Fmt = Format.rich,
+          wide: Wide = False) -> None:
     """A training step per layer: forward and backward mult-adds (grad-input, grad-weight), saved bytes, memory."""
-    from .cost.train import parse_memory
-
-    budget = parse_memory(memory) if memory is not None else None
-    freeze = tuple(freeze or ())
-    if target is None:
-        from .torch.training import train as run
-
-        result = run(arch=arch, alpha=alpha, res=res, classes=classes, batch=_batch(batch), optimizer=optimizer,
-                     dtype=dtype, freeze=freeze)
-    else:
-        _check_target(target, "train")
-        from .torch.training import train as run
-
-        with _time_limit(timeout):
-            result = run(target, input=input, batch=batch, optimizer=optimizer, dtype=dtype, freeze=freeze,
-                         memory=budget is not None)
-    document = result.to_dict()
-    table = result.to_table()
-    if budget is not None:
-        largest = result.largest_batch(budget)
-        document["largest_batch"] = {"memory": budget, "batch": largest}
-        table.footer.append(f"--memory {memory}: the largest batch whose step fits is {largest:,}.")
-    emit(fmt, [table], document, wide)
-
-
-def _batch(batch: str | None) -> int:
-    """--batch for a built-in arch: a whole number >= 1 (default 1)."""
-    try:
-        n = int(batch) if batch is not None else 1
-    except ValueError:
-        n = 0
-    if n < 1:
-        raise MncostError(f"batch {batch!r} is invalid; use a whole number >= 1, as in --batch 8")
-    return n
+    from .torch.training import shown
+    emit(fmt, *shown(**{k: v for k, v in locals().items() if k not in ("fmt", "wide", "shown")}), wide)
 
 
 # --- latency (roofline) ---

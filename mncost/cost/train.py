@@ -159,6 +159,17 @@ def parse_memory(text: str) -> int:
     return int(size)
 
 
+def parse_batch(batch: str | int | None) -> int:
+    """--batch for a built-in arch: a whole number >= 1 (default 1)."""
+    try:
+        n = int(batch) if batch is not None else 1
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise MncostError(f"batch {batch!r} is invalid; use a whole number >= 1, as in --batch 8")
+    return n
+
+
 def check_choices(optimizer: str, dtype: str, batch: int) -> None:
     """One line for an optimizer, dtype or batch mncost has no model of."""
     if optimizer not in OPTIMIZERS:

@@ -52,3 +52,32 @@ def train(model: Any = None, *, arch: str = "v1", alpha: float | str = 1.0, res:
     net = network_of(trace(module, torch.zeros(shape)), label)
     one = network_of(trace(module, torch.zeros((1, *shape[1:]))), label) if memory and shape[0] > 1 else None
     return traced_train(net, shape[0], optimizer, dtype, freeze, one)
+
+
+def shown(target: str | None, *, batch: str | None = None, memory: str | None = None, timeout: str | None = None,
+          freeze: list[str] | None = None, **options: Any) -> tuple:
+    """`mncost train`'s ([table], JSON document): --batch and --memory parsed, a TARGET checked before torch
+    loads and run under --timeout, the largest batch added."""
+    from ..cost.train import parse_batch, parse_memory
+
+    budget = parse_memory(memory) if memory is not None else None
+    options["freeze"] = tuple(freeze or ())
+    if target is None:
+        options.pop("input")
+        result = train(batch=parse_batch(batch), **options)
+    else:
+        from . import require
+        from .target import DEFAULT_TIMEOUT, parse_target, time_limit
+
+        parse_target(target)
+        require("train")
+        for name in ("arch", "alpha", "res", "classes"):
+            options.pop(name)
+        with time_limit(DEFAULT_TIMEOUT if timeout is None else timeout):
+            result = train(target, batch=batch, memory=budget is not None, **options)
+    table, document = result.to_table(), result.to_dict()
+    if budget is not None:
+        largest = result.largest_batch(budget)
+        document["largest_batch"] = {"memory": budget, "batch": largest}
+        table.footer.append(f"--memory {memory}: the largest batch whose step fits is {largest:,}.")
+    return [table], document
