@@ -69,10 +69,9 @@ def builtin_ops(net: Network) -> list[tuple[Layer, list[Op]]]:
             ops.append(Op("mul", {"self": shape, "other": shape}, (shape,), Call("dropout"),
                           tensors={"self": x, "other": -1}, made=(serial,)))
             x, serial = serial, serial + 1
-        for i, part in enumerate(parts(layer)):
-            tensors = {}
+        for part in parts(layer):
             main = "input" if "input" in part.args else "mat1" if "mat1" in part.args else "self"
-            tensors[main] = x if i == 0 or part.role != "add" else x
+            tensors = {main: x}
             if part.role == "add":
                 tensors["other"] = inputs[layer.shortcut]
             elif layer.op == "mul":
@@ -134,14 +133,14 @@ def train_rows(rows: Iterable[tuple[Layer, list[Op]]], trainable: dict[str, bool
                 if ref in STATS and op.name in BATCH_NORMS:  # the batch's mean and inverse std: fp32, per channel
                     n = op.args["input"][1]
                 if tensor is None or tensor not in counted:
-                    counted.add(tensor) if tensor is not None else None
+                    if tensor is not None:
+                        counted.add(tensor)
                     elems += n
                     nbytes += n * (4 if ref in STATS else size)
-        own = [p for p in params]
         out = next((op.out[0].numel for op, _ in reversed(list(costed(ops))) if op.out), 0)
         result.append(TrainRow(layer.name, layer.kind, fwd * scale, gi * scale, gw * scale, elems, nbytes,
                                sum(params.values()),
-                               sum(params[k] for k in own if trainable.get(k, True)), out * scale))
+                               sum(n for k, n in params.items() if trainable.get(k, True)), out * scale))
     return result, unknown
 
 
