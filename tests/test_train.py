@@ -136,6 +136,43 @@ def test_timm_models(name):
     assert result.totals["saved_bytes"] == sum(saved.values())
 
 
+def per_module(model: nn.Module, x: torch.Tensor) -> dict[str, int]:
+    """mncost's saved bytes by the module each op ran in: the traced rows split one op a row."""
+    from mncost.cost.train import train_rows
+    from mncost.torch.fold import network_of
+    from mncost.torch.trace import trace
+
+    net = network_of(trace(model, x), "model")
+    ops = [(layer, [op]) for layer in net.layers for op in layer.ops]
+    rows, _ = train_rows(ops, {}, x.shape[0])
+    found: dict[str, int] = defaultdict(int)
+    for (_, (op,)), row in zip(ops, rows):
+        found[op.module.path if op.module else ""] += row.saved_bytes
+    return {k: v for k, v in found.items() if v}
+
+
+@pytest.mark.parametrize("name,batch", [("mobilenetv3_small_100", 1), ("mobilenetv3_small_100", 8),
+                                        ("mobilenetv4_conv_small", 8)])
+def test_timm_saved_bytes_per_module(name, batch):
+    """Per module, at batch 1 and 8 (MobileNetV4's head has a BatchNorm on a 1x1 map, which train mode refuses
+    at batch 1)."""
+    import_timm()
+    import timm_models
+
+    model = timm_models.create_model(name)
+    x = torch.randn(batch, 3, 64, 64)
+    expected = per_module(model, x)
+    assert measure(model, x)[1] == expected
+
+
+def test_traced_own_module_equals_the_analytic_rows():
+    """The same V3-Small through both paths: its layout's ops (analytic) and its module traced."""
+    net = network("v3-small", 0.5, 96)
+    analytic = network_train(net, 4)
+    traced = mncost.train(build_module(net), input=(4, 3, 96, 96))
+    assert traced.totals == analytic.totals
+
+
 def test_timm_frozen_stem():
     import_timm()
     import timm_models

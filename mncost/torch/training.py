@@ -3,10 +3,26 @@ imported) or any PyTorch model (traced once at the batch, its rows through the s
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from ..arch.layers import Network
-from ..cost.train import Train, check_choices, check_freeze, network_train, train_rows, trainable_of
+from ..cost.train import DTYPES, Train, TrainRow, check_choices, check_freeze, network_train, train_rows, trainable_of
+
+DROPOUT = "torch.nn.modules.dropout.Dropout"
+
+
+def _with_dropout(net: Network, rows: list[TrainRow], dtype: str) -> list[TrainRow]:
+    """Each nn.Dropout(p > 0) the trace (eval mode) skipped: in training on CPU it multiplies by a noise tensor
+    of its input's size and dtype, which its product saves (its output replaces its input in the next op's
+    saved tensors: the same size)."""
+    extra: dict[str, int] = {}
+    for layer in net.layers:
+        for call in layer.calls:
+            if call.module.type == DROPOUT and call.module.attrs.get("p", 0) > 0 and call.input is not None:
+                extra[layer.name] = extra.get(layer.name, 0) + call.input.numel
+    return [replace(r, saved=r.saved + extra.get(r.name, 0),
+                    saved_bytes=r.saved_bytes + DTYPES[dtype] * extra.get(r.name, 0)) for r in rows]
 
 
 def traced_train(net: Network, batch: int, optimizer: str = "sgd", dtype: str = "fp32",
@@ -19,10 +35,14 @@ def traced_train(net: Network, batch: int, optimizer: str = "sgd", dtype: str = 
     check_freeze(freeze, own)
     trainable = trainable_of(own, freeze, own)
     rows, unknown = train_rows([(layer, list(layer.ops)) for layer in net.layers], trainable, batch, 1, dtype)
-    one = train_rows([(layer, list(layer.ops)) for layer in per_image.layers], trainable, 1, 1, dtype)[0] \
-        if per_image is not None else []
+    rows = _with_dropout(net, rows, dtype)
+    one = _with_dropout(per_image, train_rows([(layer, list(layer.ops)) for layer in per_image.layers], trainable,
+                                              1, 1, dtype)[0], dtype) if per_image is not None else []
     notes = tuple(f"{op} in {module or 'the model'}: no forward entry, not counted" for op, module, _ in net.unknown)
-    notes += ("Traced in eval mode: dropout is not modelled (its mask and output would add saved bytes).",)
+    others = sorted({call.module.name for layer in net.layers for call in layer.calls
+                     if "Dropout" in call.module.type and call.module.type != DROPOUT})
+    if others:
+        notes += (f"{', '.join(others)}: not modelled in training (traced in eval mode, where it does nothing).",)
     return Train(net.arch, tuple(rows), batch, optimizer, dtype, tuple(freeze), tuple(unknown), notes, tuple(one))
 
 
