@@ -21,9 +21,13 @@ from mncost.errors import MncostError
 from mncost.torch.build import build_module
 
 
-def measure(model: nn.Module, x: torch.Tensor) -> tuple[dict[str, int], dict[str, int]]:
+AUTOCAST = {"fp32": None, "bf16-mixed": torch.bfloat16, "fp16-mixed": torch.float16}
+
+
+def measure(model: nn.Module, x: torch.Tensor, dtype: str = "fp32") -> tuple[dict[str, int], dict[str, int]]:
     """Per module path: the backward's multiply-adds as flop_counter counts them (flops / 2), and the bytes of
-    the storages autograd saves while that module runs (each storage once, parameters and buffers not)."""
+    the storages autograd saves while that module runs (each storage once, parameters and buffers not), under
+    CPU autocast for a mixed dtype."""
     model.train()
     owned = {t.untyped_storage().data_ptr() for t in (*model.parameters(), *model.buffers())}
     paths = {m: name for name, m in model.named_modules()}
@@ -38,7 +42,8 @@ def measure(model: nn.Module, x: torch.Tensor) -> tuple[dict[str, int], dict[str
             saved[key] = (stack[-1] if stack else "", t.untyped_storage().nbytes())
         return t
 
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), \
+            torch.autocast("cpu", dtype=AUTOCAST[dtype], enabled=dtype != "fp32"):
         y = model(x)
     for h in hooks:
         h.remove()
@@ -67,13 +72,13 @@ def per_layer(saved: dict[str, int]) -> dict[str, int]:
     return {k: v for k, v in rows.items() if v}
 
 
-def check_own(arch: str, alpha: float, res: int, batch: int, freeze: tuple[str, ...] = ()) -> None:
+def check_own(arch: str, alpha: float, res: int, batch: int, freeze: tuple[str, ...] = (), dtype: str = "fp32") -> None:
     net = network(arch, alpha, res)
     module = build_module(net)
     for name, p in module.named_parameters():
         p.requires_grad_(not any(name.startswith(f + ".") or name == f for f in freeze))
-    flops, saved = measure(module, torch.randn(batch, 3, res, res))
-    result = network_train(net, batch, freeze=freeze)
+    flops, saved = measure(module, torch.randn(batch, 3, res, res), dtype)
+    result = network_train(net, batch, freeze=freeze, dtype=dtype)
     assert torch_rule(result, module) == flops["backward"]
     predicted = {r.name: r.saved_bytes for r in result.rows if r.saved_bytes}
     dropped = predicted.pop("fc", 0) - saved.pop("classifier_dropout", 0)  # dropout runs outside the fc's module
@@ -88,6 +93,14 @@ ARCHS = ["v1", "v2", "v3-small", "v3-large", "v4-conv-small", "v4-hybrid-medium"
        batch=st.integers(2, 3))
 def test_own_modules_backward_and_saved_bytes_exact(arch, alpha, res, batch):
     check_own(arch, alpha, res, batch)
+
+
+@pytest.mark.parametrize("arch,dtype", [("v1", "bf16-mixed"), ("v3-small", "fp16-mixed"), ("v4-hybrid-medium", "bf16-mixed"),
+                                        ("v2", "bf16-mixed")])
+def test_mixed_precision_saved_bytes(arch, dtype):
+    """Under CPU autocast: 16-bit activations, fp32 BatchNorm statistics, the cached 16-bit weight copies, an
+    fp32 input cast afresh, and fp32 where a 16-bit tensor meets an fp32 parameter (V4's layer scale)."""
+    check_own(arch, 0.25, 64, 2, ("conv1",) if arch == "v2" else (), dtype)
 
 
 @pytest.mark.parametrize("arch", ["v1", "v2", "v3-small"])

@@ -98,9 +98,10 @@ def train_rows(rows: Iterable[tuple[Layer, list[Op]]], trainable: dict[str, bool
                dtype: str = "fp32") -> tuple[list[TrainRow], list[str]]:
     """Each row's step: ops recorded at `batch` (their counts times `scale`); and the ops no backward entry
     covers, named. A gradient is computed for an argument that requires grad; a saved tensor counts once."""
-    size = DTYPES[dtype]
+    mixed = dtype != "fp32"
+    widths: dict[int, int] = {}  # bytes per element of each tensor made (the model's input: fp32)
     requires: set[int] = set()
-    counted: set[int] = set()
+    counted: set[Any] = set()
     result, unknown = [], []
     for layer, ops in rows:
         fwd = gi = gw = elems = nbytes = 0
@@ -111,6 +112,8 @@ def train_rows(rows: Iterable[tuple[Layer, list[Op]]], trainable: dict[str, bool
                 params.setdefault(key, op.args[arg].numel)
             needs = frozenset({arg for arg, key in op.params.items() if trainable.get(key, True)} |
                               {arg for arg, t in op.tensors.items() if t in requires})
+            for made in op.made:
+                widths[made] = _output_width(op, widths) if mixed else 4
             if not needs:
                 continue
             requires.update(op.made)
@@ -125,23 +128,57 @@ def train_rows(rows: Iterable[tuple[Layer, list[Op]]], trainable: dict[str, bool
                     else:
                         gi += n
             for ref, shape in keeps or ():
-                if ref in op.params or ref in op.buffers:
-                    continue
-                n, tensor = shape.numel * scale, op.made[int(ref[4:])] if ref.startswith("out.") else op.tensors.get(ref)
-                if ref in op.data:  # torch.matmul folds a broadcast operand as a view at batch 1, else a copy
-                    n, tensor = (op.data[ref], tensor) if batch * scale == 1 else (n, None)
-                if ref in STATS and op.name in BATCH_NORMS:  # the batch's mean and inverse std: fp32, per channel
-                    n = op.args["input"][1]
-                if tensor is None or tensor not in counted:
+                tensor, n, width = _saved_tensor(op, ref, shape, widths, mixed, batch * scale == 1)
+                if n and (tensor is None or tensor not in counted):
                     if tensor is not None:
                         counted.add(tensor)
+                    n *= 1 if ref in STATS or ref in op.params else scale
                     elems += n
-                    nbytes += n * (4 if ref in STATS else size)
+                    nbytes += n * width
         out = next((op.out[0].numel for op, _ in reversed(list(costed(ops))) if op.out), 0)
         result.append(TrainRow(layer.name, layer.kind, fwd * scale, gi * scale, gw * scale, elems, nbytes,
                                sum(params.values()),
                                sum(n for k, n in params.items() if trainable.get(k, True)), out * scale))
     return result, unknown
+
+
+# the ops autocast runs in 16 bits (its lower-precision list on CPU, of those with a backward entry): they cast
+# their tensor arguments (a parameter once per step, cached; an activation at each op) and save the copies
+LOW_PRECISION = frozenset({"convolution", "_convolution", "mm", "bmm", "addmm", "baddbmm", "mv", "addmv", "dot"})
+NORMS = frozenset(BATCH_NORMS | {"native_layer_norm", "native_group_norm"})
+
+
+def _saved_tensor(op: Op, ref: str, shape: Shape, widths: dict[int, int], mixed: bool,
+                  single: bool) -> tuple[Any, int, int]:
+    """(identity or None for a fresh copy, elements for the recorded batch, bytes per element) of a tensor an
+    op's node saves; 0 elements: not extra memory (a parameter or buffer, unless autocast copied it)."""
+    cast = mixed and op.name in LOW_PRECISION
+    if ref in op.buffers or (ref in op.params and not cast):
+        return None, 0, 0
+    if ref in op.params:  # autocast's cached 16-bit copy of a weight
+        return ("param", op.params[ref]), shape.numel, 2
+    if ref in STATS and op.name in BATCH_NORMS:  # the batch's mean and inverse std: fp32, per channel
+        return op.made[int(ref[4:])], op.args["input"][1], 4
+    tensor = op.made[int(ref[4:])] if ref.startswith("out.") else op.tensors.get(ref)
+    source = op.tensors["self"] if op.call.function == "dropout" else tensor  # the noise: its input's dtype
+    width = widths.get(source, 4) if source is not None else 4
+    n = shape.numel
+    if ref in op.data:  # torch.matmul folds a broadcast operand as a view at batch 1, else a copy
+        n, tensor = (op.data[ref], tensor) if single else (n, None)
+    if cast and not ref.startswith("out.") and width == 4:
+        tensor, width = None, 2  # autocast casts an fp32 activation afresh
+    return tensor, n, 2 if cast else width
+
+
+def _output_width(op: Op, widths: dict[int, int]) -> int:
+    """Bytes per element of an op's output under autocast: 16 bits from a low-precision op, a norm's input's
+    width, else the widest of its tensor arguments (a 16-bit activation times an fp32 parameter is fp32)."""
+    if op.name in LOW_PRECISION:
+        return 2
+    inputs = [widths.get(t, 4) for t in op.tensors.values()]
+    if op.name in NORMS:
+        return inputs[0] if inputs else 4
+    return max(inputs + [4 for arg in op.params if isinstance(op.args.get(arg), Shape)], default=4)
 
 
 def parse_memory(text: str) -> int:
@@ -183,8 +220,8 @@ INCLUDES = ("Peak: parameters (fp32), their gradients and the optimizer's state 
             "saves for backward (each storage once), and during backward the gradients made so far plus one "
             "layer's gradient pair (its output's and input's), the largest such moment of the step.")
 EXCLUDES = ("Not included: torch's own memory (the library, its allocator's caching and fragmentation), the "
-            "data loader, the input batch's copies, workspace of fused kernels, autocast's weight copies, and any "
-            "tensor the model keeps outside autograd.")
+            "data loader, the input batch's copies, workspace of fused kernels, and any tensor the model keeps "
+            "outside autograd.")
 
 
 @dataclass(frozen=True)
@@ -270,8 +307,9 @@ class Train(Shown):
         if self.frozen:
             lines.append(f"Frozen: {', '.join(self.frozen)} ({t['params'] - t['trainable']:,} params).")
         if self.dtype != "fp32":
-            lines.append(f"{self.dtype}: saved activations at 2 bytes, BatchNorm statistics, weights, grads and "
-                         "optimizer state in fp32 (an estimate: only fp32 is checked against torch).")
+            lines.append(f"{self.dtype} (autocast): activations of 2 bytes from conv, FC and matmul on, fp32 where "
+                         "one meets an fp32 parameter; BatchNorm statistics fp32; saved also: autocast's 16-bit copy "
+                         "of each weight and of an fp32 input. Weights, grads and optimizer state stay fp32.")
         return lines + [f"{op}: no backward entry, not counted" for op in self.unknown] + list(self.notes)
 
     def to_dict(self) -> dict[str, Any]:
