@@ -186,6 +186,17 @@ def test_traced_own_module_equals_the_analytic_rows():
     assert traced.totals == analytic.totals
 
 
+@pytest.mark.parametrize("name", ["mobilenetv3_small_100", "efficientnet_b0"])
+def test_timm_models_under_autocast(name):
+    import_timm()
+    import timm_models
+
+    model = timm_models.create_model(name)
+    x = torch.randn(2, 3, 64, 64)
+    assert mncost.train(model, input=(2, 3, 64, 64), dtype="bf16-mixed").totals["saved_bytes"] == \
+        sum(measure(model, x, "bf16-mixed")[1].values())
+
+
 def test_timm_frozen_stem():
     import_timm()
     import timm_models

@@ -282,17 +282,19 @@ class Train(Shown):
     def to_table(self) -> Table:
         rows = [{"layer": r.name, "type": r.kind, "forward": r.forward, "grad_input": r.grad_input,
                  "grad_weight": r.grad_weight, "ratio": _ratio(r), "saved": r.saved_bytes, "params": r.params,
-                 "frozen": r.params - r.trainable} for r in self.rows]
+                 "frozen": r.params - r.trainable, "activations": r.output} for r in self.rows]
         t = self.totals
         totals = {"layer": "Total", "forward": t["forward"], "grad_input": t["grad_input"],
                   "grad_weight": t["grad_weight"], "ratio": _ratio_of(t["backward"], t["forward"]),
-                  "saved": t["saved_bytes"], "params": t["params"], "frozen": t["params"] - t["trainable"]}
+                  "saved": t["saved_bytes"], "params": t["params"], "frozen": t["params"] - t["trainable"],
+                  "activations": sum(r.output for r in self.rows)}
         return Table(
             title=f"{self.arch}: a training step at batch {self.batch}, {self.dtype}, {self.optimizer}",
             columns=[Column("layer", "Layer"), Column("type", "Type"), Column("forward", "Forward", "count"),
                      Column("grad_input", "Grad-input", "count"), Column("grad_weight", "Grad-weight", "count"),
                      Column("ratio", "Bwd/Fwd"), Column("saved", "Saved bytes", "count"),
-                     Column("params", "Params", "count", hide=2), Column("frozen", "Frozen", "count", hide=3)],
+                     Column("params", "Params", "count", hide=2), Column("frozen", "Frozen", "count", hide=3),
+                     Column("activations", "Activations", "count", hide=4)],
             rows=rows, totals=totals, footer=self.footer())
 
     def footer(self) -> list[str]:
