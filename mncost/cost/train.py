@@ -16,11 +16,11 @@ from ..arch.records import Call, Op, Shape
 from ..errors import MncostError
 from ..table import Column, Shown, Table, human
 from .backward import grad_macs, saved
-from .layout import parts
+from .layout import layer_records
 from .ops import BATCH_NORMS, costed
 
 OPTIMIZERS = {"sgd": 0, "momentum": 1, "adam": 2, "adamw": 2}  # fp32 state tensors per trainable parameter
-DTYPES = {"fp32": 4, "bf16-mixed": 2, "fp16-mixed": 2}  # bytes per saved activation element
+DTYPES = {"fp32": 4, "bf16-mixed": 2, "fp16-mixed": 2}  # bytes per element of an activation or its gradient
 STATS = {"out.1", "out.2"}  # a norm's saved mean and inverse std: fp32 under autocast too
 UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "KIB": 2**10, "MIB": 2**20,
          "GIB": 2**30, "TIB": 2**40}
@@ -69,21 +69,18 @@ def builtin_ops(net: Network) -> list[tuple[Layer, list[Op]]]:
             ops.append(Op("mul", {"self": shape, "other": shape}, (shape,), Call("dropout"),
                           tensors={"self": x, "other": -1}, made=(serial,)))
             x, serial = serial, serial + 1
-        for part in parts(layer):
-            main = "input" if "input" in part.args else "mat1" if "mat1" in part.args else "self"
+        for op in layer_records(layer)[0]:
+            main = "input" if "input" in op.args else "mat1" if "mat1" in op.args else "self"
             tensors = {main: x}
-            if part.role == "add":
+            if op.name == "add":
                 tensors["other"] = inputs[layer.shortcut]
             elif layer.op == "mul":
                 tensors = {"self": inputs[layer.operand], "other": x}
-            elif part.role in ("qk", "av"):
+            elif op.name == "bmm":
                 tensors["mat2"] = outputs[layer.other]  # type: ignore[attr-defined]  (AttentionMatmul)
-            made = tuple(range(serial, serial + len(part.out)))
-            serial += len(part.out)
-            data = {"mat2": part.args["mat2"].numel // part.args["mat2"][0]} if part.role in ("qk", "av") else {}
-            ops.append(Op(part.name, part.args, part.out, Call(part.role), params=part.params, data=data,
-                          buffers=frozenset({"running_mean", "running_var"}) if part.role == "bn" else frozenset(),
-                          tensors=tensors, made=made))
+            made = tuple(range(serial, serial + len(op.out)))
+            serial += len(op.out)
+            ops.append(replace(op, tensors=tensors, made=made))
             x = made[0]
         outputs[layer.name] = last = x
         rows.append((layer, ops))
@@ -266,6 +263,8 @@ class Train(Shown):
 
     def largest_batch(self, budget: int) -> int:
         """The largest batch whose step's peak fits in budget bytes (0: not even one image)."""
+        if not self.per_image and self.batch > 1:
+            raise MncostError("the largest batch needs the step at batch 1: trace with memory=True")
         one = self.memory(self.per_image or self.rows)
         fixed = one["params"] + one["grads"] + one["optimizer"]
         per = max(one["peak"] - fixed, 1)
