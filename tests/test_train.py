@@ -212,12 +212,15 @@ def test_timm_frozen_stem():
         result.totals["trainable"]
 
 
-def test_largest_batch_fits_and_the_next_does_not():
-    result = network_train(network("v2", 0.5, 160), 1, optimizer="adam")
+@pytest.mark.parametrize("dtype", ["fp32", "bf16-mixed"])
+def test_largest_batch_fits_and_the_next_does_not(dtype):
+    net = network("v2", 0.5, 160)
+    result = network_train(net, 1, optimizer="adam", dtype=dtype)
     for budget in (10**8, 10**9, 24 * 10**9):
         n = result.largest_batch(budget)
-        assert network_train(network("v2", 0.5, 160), n, optimizer="adam").memory()["peak"] <= budget
-        assert network_train(network("v2", 0.5, 160), n + 1, optimizer="adam").memory()["peak"] > budget
+        assert network_train(net, n, optimizer="adam", dtype=dtype).memory()["peak"] <= budget
+        assert network_train(net, n + 1, optimizer="adam", dtype=dtype).memory()["peak"] > budget
+    assert result.largest_batch(10**6) == 0  # not even the weights fit
 
 
 def test_optimizer_state_and_mixed_precision():

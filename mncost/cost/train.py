@@ -40,6 +40,7 @@ class TrainRow:
     params: int
     trainable: int
     output: int  # output elements (the transient gradient of the step's backward)
+    fixed: int = 0  # of the saved bytes, those that do not grow with the batch (BatchNorm statistics, weight copies)
 
     @property
     def backward(self) -> int:
@@ -101,7 +102,7 @@ def train_rows(rows: Iterable[tuple[Layer, list[Op]]], trainable: dict[str, bool
     counted: set[Any] = set()
     result, unknown = [], []
     for layer, ops in rows:
-        fwd = gi = gw = elems = nbytes = 0
+        fwd = gi = gw = elems = nbytes = fixed = 0
         params: dict[str, int] = {}
         for op, cost in costed(ops):
             fwd += cost.macs
@@ -129,13 +130,15 @@ def train_rows(rows: Iterable[tuple[Layer, list[Op]]], trainable: dict[str, bool
                 if n and (tensor is None or tensor not in counted):
                     if tensor is not None:
                         counted.add(tensor)
-                    n *= 1 if ref in STATS or ref in op.params else scale
+                    constant = ref in op.params or (ref in STATS and op.name in BATCH_NORMS)
+                    n *= 1 if constant else scale
                     elems += n
                     nbytes += n * width
+                    fixed += n * width if constant else 0
         out = next((op.out[0].numel for op, _ in reversed(list(costed(ops))) if op.out), 0)
         result.append(TrainRow(layer.name, layer.kind, fwd * scale, gi * scale, gw * scale, elems, nbytes,
                                sum(params.values()),
-                               sum(n for k, n in params.items() if trainable.get(k, True)), out * scale))
+                               sum(n for k, n in params.items() if trainable.get(k, True)), out * scale, fixed))
     return result, unknown
 
 
@@ -265,16 +268,16 @@ class Train(Shown):
         """The largest batch whose step's peak fits in budget bytes (0: not even one image)."""
         if not self.per_image and self.batch > 1:
             raise MncostError("the largest batch needs the step at batch 1: trace with memory=True")
-        one = self.memory(self.per_image or self.rows)
-        fixed = one["params"] + one["grads"] + one["optimizer"]
-        per = max(one["peak"] - fixed, 1)
-        batch = max((budget - fixed) // per, 0)
-        while batch and self._peak_at(batch) > budget:
-            batch -= 1
-        return batch
+        low, high = 0, 1  # the peak grows with the batch: double, then halve the gap
+        while self._peak_at(high) <= budget:
+            low, high = high, high * 2
+        while high - low > 1:
+            middle = (low + high) // 2
+            low, high = (middle, high) if self._peak_at(middle) <= budget else (low, middle)
+        return low
 
     def _peak_at(self, batch: int) -> int:
-        rows = tuple(replace(r, saved_bytes=r.saved_bytes * batch, output=r.output * batch)
+        rows = tuple(replace(r, saved_bytes=(r.saved_bytes - r.fixed) * batch + r.fixed, output=r.output * batch)
                      for r in (self.per_image or self.rows))
         return self.memory(rows)["peak"]
 
