@@ -240,6 +240,7 @@ def test_parse_memory(text, expected):
     (["--optimizer", "lion"], "optimizer 'lion' is unknown"),
     (["--dtype", "int8"], "dtype 'int8' is unknown"),
     (["--memory", "lots"], "memory 'lots' is invalid"),
+    (["--memory", "infGB"], "memory 'infGB' is invalid"),
     (["--batch", "0"], "batch '0' is invalid"),
     (["--freeze", "nothing"], "--freeze 'nothing' names no parameter"),
 ])

@@ -190,8 +190,9 @@ def parse_memory(text: str) -> int:
         size = float(number) * UNITS[unit]
     except (ValueError, KeyError):
         size = 0
-    if not size >= 1:
-        raise MncostError(f"memory {text!r} is invalid; use a size such as 24GB, 512MB or 16GiB")
+    if not 1 <= size <= 2**80:  # nan and inf too
+        raise MncostError(f"memory {text!r} is invalid; use a size such as 24GB, 512MB or 16GiB "
+                          "(at most 2**80 bytes)")
     return int(size)
 
 
