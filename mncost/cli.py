@@ -11,12 +11,12 @@ from typer.core import TyperCommand
 
 from . import __version__
 from .errors import MncostError
+from .output.options import Dtype, Freeze, Memory, Optimizer, TrainTarget
 from .output.render import Format, emit
 from .table import printable
 
 # A failed write to stdout: a closed pipe, a full disk, a closed descriptor, an I/O error.
 WRITE_ERRNOS = {errno.EPIPE, errno.ENOSPC, errno.EBADF, errno.EIO, errno.EDQUOT}
-
 
 SETTINGS = {"no_args_is_help": True, "pretty_exceptions_enable": False, "suggest_commands": False,
             "context_settings": {"help_option_names": ["-h", "--help"]}}
@@ -55,7 +55,6 @@ def _arch(arch: str, build: str | None):
     from .arch.builder import get_spec
 
     return get_spec(arch, build)
-
 
 GRID = "comma list of values and start:stop:step ranges (stop included when on the grid)"
 AlphaGrid = Annotated[str, typer.Option(metavar="GRID", help=f"Width multipliers: {GRID}.")]
@@ -274,7 +273,6 @@ def count(target: Target, input: Input = "1x3x224x224", batch: Batch = None, tim
 
 # --- audit ---
 
-
 TORCH_EXTRA = 'Needs the torch extra: pip install "mncost\\[torch]".'  # \\[ : a literal [ in rich markup
 AUDIT_HELP = "\n\n".join([
     "Hold a PyTorch MobileNet against the paper layer by layer; exit 1 naming each deviation.",
@@ -337,6 +335,16 @@ def fit(arch: Arch = "v2",
 
     result = fit_budget(_arch(arch, build), max_macs, max_params, res, alpha, classes)
     emit(fmt, [fit_table(result)], result, wide)
+
+
+@app.command()
+def train(target: TrainTarget = None, arch: Arch = "v1", alpha: Alpha = "1.0", res: Res = "224", classes: Classes = "1000",
+          input: Input = "1x3x224x224", batch: Batch = None, optimizer: Optimizer = "sgd", dtype: Dtype = "fp32",
+          freeze: Freeze = None, memory: Memory = None, timeout: Timeout = None, fmt: Fmt = Format.rich,
+          wide: Wide = False) -> None:
+    """A training step per layer: forward and backward mult-adds (grad-input, grad-weight), saved bytes, memory."""
+    from .torch.training import shown
+    emit(fmt, *shown(**{k: v for k, v in locals().items() if k not in ("fmt", "wide", "shown")}), wide)
 
 
 # --- latency (roofline) ---
