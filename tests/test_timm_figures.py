@@ -54,17 +54,7 @@ def test_timm_published_gmacs_and_activations_from_the_traced_model(fig):
         assert at_precision(values[key], printed, "python") == Decimal(printed), (key, values[key], printed)
 
 
-# Where mncost's trace does not yet count a model's parameters as sum(p.numel()) does: the preset's params miss.
-PARAMS_MISSES = {
-    "mobilenetv4_conv_blur_medium": "the trace counts BlurPool's filter, a buffer passed to F.conv2d, as conv weights",
-    "mobilevitv2_050": "the trace counts no params for F.group_norm (GroupNorm's weight and bias)",
-    "efficientvit_b0": "the trace counts no params for F.layer_norm (LayerNorm's weight and bias)",
-}
-
-
-@pytest.mark.parametrize("fig", [
-    pytest.param(fig, marks=pytest.mark.xfail(strict=True, reason=PARAMS_MISSES[fig.model]))
-    if fig.model in PARAMS_MISSES else fig for fig in TRACED], ids=lambda fig: f"{fig.model}-{fig.resolution}")
+@pytest.mark.parametrize("fig", TRACED, ids=lambda fig: f"{fig.model}-{fig.resolution}")
 def test_timm_published_params_from_the_traced_model(fig):
     model, net = _traced(fig.model, fig.resolution)
     params = sum(p.numel() for p in model.parameters())
