@@ -13,7 +13,7 @@ _WHERE = {
     "fit": "study.fit", "totals": "cost.totals", "load_spec": "arch.specfile", "Spec": "arch.spec",
     "network": "arch.builder", "LayerCost": "cost.ops", "layer_cost": "cost.ops", "network_costs": "cost.ops",
     "total_cost": "cost.ops", "MncostError": "errors", "Layer": "arch.layers", "Network": "arch.layers",
-    "count": "torch.model",
+    "count": "torch.model", "latency": "output.latency", "train": "torch.training",
 }
 __all__ = list(_WHERE)
 

@@ -11,12 +11,12 @@ from typer.core import TyperCommand
 
 from . import __version__
 from .errors import MncostError
+from .output.options import Dtype, Freeze, Memory, Optimizer, TrainTarget
 from .output.render import Format, emit
 from .table import printable
 
 # A failed write to stdout: a closed pipe, a full disk, a closed descriptor, an I/O error.
 WRITE_ERRNOS = {errno.EPIPE, errno.ENOSPC, errno.EBADF, errno.EIO, errno.EDQUOT}
-
 
 SETTINGS = {"no_args_is_help": True, "pretty_exceptions_enable": False, "suggest_commands": False,
             "context_settings": {"help_option_names": ["-h", "--help"]}}
@@ -55,7 +55,6 @@ def _arch(arch: str, build: str | None):
     from .arch.builder import get_spec
 
     return get_spec(arch, build)
-
 
 GRID = "comma list of values and start:stop:step ranges (stop included when on the grid)"
 AlphaGrid = Annotated[str, typer.Option(metavar="GRID", help=f"Width multipliers: {GRID}.")]
@@ -274,7 +273,6 @@ def count(target: Target, input: Input = "1x3x224x224", batch: Batch = None, tim
 
 # --- audit ---
 
-
 TORCH_EXTRA = 'Needs the torch extra: pip install "mncost\\[torch]".'  # \\[ : a literal [ in rich markup
 AUDIT_HELP = "\n\n".join([
     "Hold a PyTorch MobileNet against the paper layer by layer; exit 1 naming each deviation.",
@@ -339,6 +337,16 @@ def fit(arch: Arch = "v2",
     emit(fmt, [fit_table(result)], result, wide)
 
 
+@app.command()
+def train(target: TrainTarget = None, arch: Arch = "v1", alpha: Alpha = "1.0", res: Res = "224", classes: Classes = "1000",
+          input: Input = "1x3x224x224", batch: Batch = None, optimizer: Optimizer = "sgd", dtype: Dtype = "fp32",
+          freeze: Freeze = None, memory: Memory = None, timeout: Timeout = None, fmt: Fmt = Format.rich,
+          wide: Wide = False) -> None:
+    """A training step per layer: forward and backward mult-adds (grad-input, grad-weight), saved bytes, memory."""
+    from .torch.training import shown
+    emit(fmt, *shown(**{k: v for k, v in locals().items() if k not in ("fmt", "wide", "shown")}), wide)
+
+
 # --- latency (roofline) ---
 
 
@@ -354,27 +362,24 @@ def latency(target: Annotated[Optional[str], typer.Argument(
             = "int8",
             remeasure: Annotated[bool, typer.Option("--remeasure", help="With --hw this: measure again, "
                                                     "ignoring the cached profile.")] = False,
+            threads: Annotated[Optional[int], typer.Option(metavar="N", help="With --hw this: the threads to "
+                                                           "measure and predict at (default: torch's).")] = None,
             plot: Annotated[Optional[str], typer.Option(metavar="DIR", help="Also write the per-layer roofline "
                                                         "and the mult-adds vs predicted time figure (SVG).")] = None,
             input: Input = "1x3x224x224", batch: Batch = None, timeout: Timeout = None,
             fmt: Fmt = Format.rich) -> None:
     """Bytes moved, arithmetic intensity and roofline-predicted time per layer ([V4] Eq. 1)."""
-    from dataclasses import replace
-
-    from .cost.hardware import PROFILES
-    from .cost.roofline import network_roofline, roofline
-    from .output.machine import hardware
+    from .output.latency import latency as latency_of
 
     if plot is not None and not plot.strip():
         raise MncostError("--plot is empty; name the folder to write the figures into")
-    if target is None:
-        result = roofline(arch, alpha, res, classes, dtype)  # bad input fails here, before any measuring
-    else:
+    if target is not None:
         if plot:
             raise MncostError("--plot draws an arch over the [V1] alpha x resolution grid; use it with --arch")
-        result = network_roofline(_traced(target, input, batch, "latency TARGET", timeout)[1], dtype,
-                                  PROFILES["pixel6-cpu"])
-    result = replace(result, hardware=hardware(hw, remeasure, lambda message: typer.echo(f"mncost: {message}", err=True)))
+        _check_target(target, "latency TARGET")
+    result = latency_of(arch if target is None else target, alpha=alpha, res=res, classes=classes,
+                        input=input, batch=batch, timeout=timeout, hw=hw, dtype=dtype, remeasure=remeasure,
+                        threads=threads, notify=lambda message: typer.echo(f"mncost: {message}", err=True))
     emit(fmt, [result.to_table()], result.to_dict())
     if plot:
         from .output.figures import write_latency_figures

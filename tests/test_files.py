@@ -11,11 +11,13 @@ import stat
 import pytest
 
 from mncost.cli import main
+from mncost.cost.hardware import KERNEL_KINDS
 from mncost.errors import MncostError
 from mncost.output.files import JSON_MARK, safe_name, write_files, written_by_mncost
 
 RECORD = {"peak_macs": 8.0e10, "bandwidth": 2.5e10, "method": "a test's record", "threads": 2, "torch": "2.13.0",
-          "machine": "test x86_64 2 cpus", "measured": "2026-01-01 00:00 UTC"}
+          "machine": "test x86_64 2 cpus", "measured": "2026-01-01 00:00 UTC",
+          "kernels": {"overhead": 2e-6, "points": {kind: [[1e3, 1e9], [1e6, 4e9]] for kind in KERNEL_KINDS}}}
 ARGS = ["latency", "--arch", "v1", "--alpha", "0.25", "--res", "96", "--hw", "this", "--dtype", "fp32",
         "--format", "json"]
 

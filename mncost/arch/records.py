@@ -77,6 +77,9 @@ class Op:
     inner: bool = False  # ran inside a composite op recorded on its own (einsum, an RNN): costed by that one
     data: Mapping[str, int] = field(default_factory=dict)  # an argument broadcast from a smaller tensor: its size
     cost: Any = field(default=None, compare=False)  # its registry cost (mncost.cost.aten.OpCost), once made
+    # a traced op's tensors by identity (views share their source's): activation argument -> serial, outputs' serials
+    tensors: Mapping[str, int] = field(default_factory=dict, compare=False)
+    made: tuple[int, ...] = field(default=(), compare=False)
 
     def tensor(self, name: str) -> Shape | None:
         value = self.args.get(name)

@@ -145,7 +145,7 @@ def latency_figure(results: list) -> str:
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("Mult-adds (millions, log scale)")
-        ax.set_ylabel(f"Predicted time ({'us' if hw.absolute else 'MAC-times, relative'}; log scale)")
+        ax.set_ylabel(f"Predicted time ({'ms' if hw.absolute else 'MAC-times, relative'}; log scale)")
         ax.set_title(f"Roofline-predicted time on {hw.label}, {results[0].dtype}")
         ax.legend(loc="lower right")
 

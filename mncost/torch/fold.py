@@ -290,7 +290,8 @@ def _ops(row: _Row) -> tuple[Op, ...]:
         for raw in group.ops:
             internal = frozenset(arg for arg, serial in raw.inputs.items() if serial in made)
             ops.append(Op(raw.name, raw.args, raw.out, group.call, raw.module, group.own, raw.params, raw.buffers,
-                          internal, raw.inner, raw.data, op_cost(raw.name, raw.args, raw.out)))
+                          internal, raw.inner, raw.data, op_cost(raw.name, raw.args, raw.out), raw.inputs,
+                          raw.outputs))
             made.update(raw.outputs)
     return tuple(ops)
 

@@ -54,7 +54,7 @@ OPERATORS = {"add": "__add__", "add_": "__iadd__", "mul": "__mul__", "mul_": "__
 ATTRS = frozenset(("in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation", "groups", "in_features",
          "out_features", "num_features", "affine", "elementwise_affine", "num_groups", "normalized_shape", "mode",
          "dim", "num_heads", "head_dim", "embed_dim", "kdim", "vdim", "batch_first", "hidden_size", "input_size",
-         "num_layers", "bidirectional", "bias", "proj_size", "output_size", "inplace"))
+         "num_layers", "bidirectional", "bias", "proj_size", "output_size", "inplace", "p"))
 
 
 def _names() -> dict[int, str]:
