@@ -236,11 +236,9 @@ def with_classes(net: Network, classes: int) -> Network:
     """The network with another class count: its last conv or FC layer, and the rows after it, resized
     (a traced row's records too: every size equal to the class count, but a tensor's batch)."""
     weighted = [i for i, layer in enumerate(net.layers) if layer.op in ("conv2d", "linear")]
-    if not weighted:  # no classifier to resize
+    if not weighted or net.layers[weighted[-1]].groups > 1:  # no classifier to resize (none, or a grouped conv)
         return net
     last, k = weighted[-1], net.num_classes
-    if net.layers[last].groups > 1:  # a traced model ending in a grouped conv: no classifier to resize
-        return net
     layers = [layer if i < last else _resized(replace(
         layer, out_channels=classes if layer.out_channels == k else layer.out_channels,
         in_channels=classes if i > last and layer.in_channels == k else layer.in_channels), k, classes)
